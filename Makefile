@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+GO ?= go
+BIN := bin/matrix
+
+.PHONY: build run test vet bench soak clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/matrix
+
+# The default matrix on its quick profile.
+run: build
+	./$(BIN) run --profile quick
+
+vet:
+	$(GO) vet ./...
+
+# Unit, end-to-end and real-engine tests (MATRIX_REQUIRE_DOCKER=1 makes the
+# engine tests fail instead of skipping when no engine answers).
+test: vet
+	$(GO) test -race -timeout 15m ./...
+
+# Side-by-side figures against wrk and h2load; needs the Debian peers.
+bench: build
+	./scripts/bench.sh
+
+soak: build
+	./scripts/soak.sh
+
+clean:
+	rm -rf bin

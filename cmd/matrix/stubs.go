@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// notYet is the placeholder for commands still being built; each moves to a
+// file of its own when it lands.
+func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) int {
+	return func(_ context.Context, _ []string, _, stderr io.Writer) int {
+		fmt.Fprintf(stderr, "matrix %s: not implemented yet\n", name)
+		return 2
+	}
+}
+
+var (
+	cmdRun      = notYet("run")
+	cmdRerun    = notYet("rerun")
+	cmdList     = notYet("list")
+	cmdValidate = notYet("validate")
+	cmdCheck    = notYet("check")
+	cmdLoad     = notYet("load")
+	cmdDiff     = notYet("diff")
+	cmdReport   = notYet("report")
+	cmdHistory  = notYet("history")
+	cmdMerge    = notYet("merge")
+)

@@ -1,0 +1,185 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// target is the parsed destination of a run.
+type target struct {
+	url       *url.URL
+	addr      string // host:port to dial
+	authority string // Host header / :authority
+	path      string // request-target in origin-form (RFC 9112 3.2.1)
+	tls       bool
+}
+
+func newTarget(cfg *Config) (*target, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: URL %q: %w", cfg.URL, err)
+	}
+	t := &target{url: u, authority: u.Host, tls: u.Scheme == "https"}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if t.tls {
+			port = "443"
+		}
+	}
+	t.addr = net.JoinHostPort(u.Hostname(), port)
+	t.path = u.RequestURI()
+	return t, nil
+}
+
+// Backoff bounds for re-dialling after a failed dial: jittered exponential
+// per slot, and a floor on the spacing of failing dials across the whole run
+// so that a dead server never sees a hot loop of connects.
+const (
+	backoffMin       = 10 * time.Millisecond
+	backoffMax       = time.Second
+	failedDialSpread = 5 * time.Millisecond // at most 200 failing dials/s in total
+	// neverConnectedAfter ends a run whose every dial has failed for this long.
+	neverConnectedAfter = 5 * time.Second
+)
+
+// dialer opens connections for every slot of a run and paces re-dials.
+type dialer struct {
+	st        *runState
+	nd        net.Dialer
+	tlsConfig *tls.Config
+
+	everConnected atomic.Bool
+	// nextFailedDial is the earliest offset (from runState.now) at which a
+	// dial following a failure may start; it spaces failing dials globally.
+	nextFailedDial atomic.Int64
+}
+
+func newDialer(st *runState) *dialer {
+	d := &dialer{st: st, nd: net.Dialer{Timeout: st.cfg.timeout(), KeepAlive: -1}}
+	if st.target.tls {
+		d.tlsConfig = &tls.Config{
+			ServerName:         st.target.url.Hostname(),
+			InsecureSkipVerify: st.cfg.InsecureSkipVerify,
+		}
+	}
+	return d
+}
+
+// backoff is one slot's dial state.
+type backoff struct {
+	failures int
+	dialled  bool // the slot has opened a connection before
+}
+
+// dial opens a connection for one slot, first waiting out the slot's
+// backoff if its previous dial failed. It returns the connection (TLS-wrapped
+// for https URLs with the ALPN protocols given), or an error after recording
+// the failure as a connect error. It returns ctx.Err() once the run is over.
+func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []string) (net.Conn, error) {
+	if bo.failures > 0 {
+		if err := d.wait(ctx, bo); err != nil {
+			return nil, err
+		}
+	}
+	c, err := d.nd.DialContext(ctx, "tcp", d.st.target.addr)
+	if err == nil && d.tlsConfig != nil {
+		c, err = d.handshake(ctx, c, alpn)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		bo.failures++
+		rec.failure(d.st.now(), errConnect)
+		if !d.everConnected.Load() && d.st.now() > int64(neverConnectedAfter) {
+			d.st.abort(fmt.Sprintf("no connection could be opened in %v: %v", neverConnectedAfter, err))
+		}
+		return nil, err
+	}
+	bo.failures = 0
+	d.everConnected.Store(true)
+	rec.dials.Add(1)
+	if bo.dialled {
+		rec.reconnects.Add(1)
+	}
+	bo.dialled = true
+	return c, nil
+}
+
+// handshake runs the TLS handshake on c, offering alpn.
+func (d *dialer) handshake(ctx context.Context, c net.Conn, alpn []string) (net.Conn, error) {
+	cfg := d.tlsConfig.Clone()
+	cfg.NextProtos = alpn
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// wait sleeps for the slot's jittered exponential backoff, and at least
+// until the run-wide spacing of failing dials allows another.
+func (d *dialer) wait(ctx context.Context, bo *backoff) error {
+	exp := backoffMin << min(bo.failures-1, 10)
+	exp = min(exp, backoffMax)
+	delay := exp/2 + rand.N(exp/2+1) // "equal jitter"
+	now := d.st.now()
+	for {
+		next := d.nextFailedDial.Load()
+		at := max(next, now+int64(delay))
+		if d.nextFailedDial.CompareAndSwap(next, at+int64(failedDialSpread)) {
+			delay = time.Duration(at - now)
+			break
+		}
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pacer hands out the intended start times of a rated run: request i is due
+// at i/rate seconds after the run's origin, whoever sends it.
+type pacer struct {
+	interval float64 // nanoseconds between intended starts
+	next     atomic.Int64
+}
+
+func newPacer(rate float64) *pacer { return &pacer{interval: 1e9 / rate} }
+
+// due returns the intended start (an offset from runState.now) of the next
+// request to send.
+func (p *pacer) due() int64 {
+	i := p.next.Add(1) - 1
+	return int64(float64(i) * p.interval)
+}
+
+// waitUntil sleeps until offset at on st's clock or until ctx is done, using
+// the caller's timer so that pacing allocates nothing. It reports whether
+// the time was reached.
+func waitUntil(ctx context.Context, st *runState, t *time.Timer, at int64) bool {
+	d := time.Duration(at - st.now())
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t.Reset(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,200 @@
+package loadgen
+
+import (
+	"sync"
+	"sync/atomic"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds: 1 µs to 60 s at 3 significant figures, in microseconds.
+const (
+	histLowest   = 1
+	histHighest  = 60_000_000
+	histSigFigs  = 3
+	secondSigFig = 1 // per-second histograms only feed a p99 trend line
+)
+
+// errClass indexes ErrorClasses on the hot path.
+type errClass int
+
+const (
+	errConnect errClass = iota
+	errRead
+	errWrite
+	errTimeout
+	errProtocol
+	errStatus
+	numErrClasses
+)
+
+// phaseCounts are the counters of one phase of one recorder. Requests and
+// errors are atomic because the progress reporter reads them while the
+// connection runs; everything else is read only after the run.
+type phaseCounts struct {
+	requests atomic.Uint64
+	errors   atomic.Uint64
+	byClass  [numErrClasses]uint64
+	status   [600]uint64
+	bytes    uint64
+}
+
+// recorder records what one connection slot measured. It is owned by one
+// goroutine (the slot's), so recording takes no lock and allocates nothing;
+// recorders are merged once, after the run.
+type recorder struct {
+	st     *runState
+	phases [2]phaseCounts // indexed by phaseWarmup, phaseMeasure
+	hist   *hdrhistogram.Histogram
+
+	// The current second of the measured window, flushed into the shared
+	// series when a record lands in a later second.
+	sec      int
+	secHist  *hdrhistogram.Histogram
+	secReq   uint64
+	secErr   uint64
+	secDirty bool
+
+	dials      atomic.Uint64 // successful dials
+	reconnects atomic.Uint64
+	retried    atomic.Uint64
+	goaways    atomic.Uint64
+	resets     atomic.Uint64
+}
+
+func newRecorder(st *runState) *recorder {
+	return &recorder{
+		st:      st,
+		hist:    hdrhistogram.New(histLowest, histHighest, histSigFigs),
+		secHist: hdrhistogram.New(histLowest, histHighest, secondSigFig),
+	}
+}
+
+// success records a complete response. start is the request's (intended)
+// start and end its completion, both from runState.now.
+func (r *recorder) response(start, end int64, status int, bodyBytes int) {
+	ph := r.st.phaseAt(end)
+	if ph == phaseDone {
+		return
+	}
+	c := &r.phases[ph]
+	if status >= 100 && status < len(c.status) {
+		c.status[status]++
+	}
+	c.bytes += uint64(bodyBytes)
+	if !r.st.cfg.success(status) {
+		c.byClass[errStatus]++
+		c.errors.Add(1)
+		if ph == phaseMeasure {
+			r.second(end, false)
+		}
+		return
+	}
+	c.requests.Add(1)
+	if ph != phaseMeasure {
+		return
+	}
+	us := (end - start) / 1000
+	if us < histLowest {
+		us = histLowest
+	} else if us > histHighest {
+		us = histHighest
+	}
+	_ = r.hist.RecordValue(us) // in range by construction
+	r.second(end, true)
+	_ = r.secHist.RecordValue(us)
+}
+
+// failure records a failed request.
+func (r *recorder) failure(end int64, class errClass) {
+	ph := r.st.phaseAt(end)
+	if ph == phaseDone {
+		return
+	}
+	c := &r.phases[ph]
+	c.byClass[class]++
+	c.errors.Add(1)
+	if ph == phaseMeasure {
+		r.second(end, false)
+	}
+}
+
+// second moves the per-second accounting to the second containing end and
+// counts one request or error in it.
+func (r *recorder) second(end int64, ok bool) {
+	s := int((end - r.st.measureStart.Load()) / 1e9)
+	if s < 0 {
+		s = 0
+	}
+	if s != r.sec && r.secDirty {
+		r.flushSecond()
+	}
+	r.sec = s
+	r.secDirty = true
+	if ok {
+		r.secReq++
+	} else {
+		r.secErr++
+	}
+}
+
+// flushSecond adds the current second to the run's shared series.
+func (r *recorder) flushSecond() {
+	if !r.secDirty {
+		return
+	}
+	r.st.series.add(r.sec, r.secReq, r.secErr, r.secHist)
+	r.secHist.Reset()
+	r.secReq, r.secErr, r.secDirty = 0, 0, false
+}
+
+// series is the run's per-second timeline, filled by recorders once per
+// second each.
+type series struct {
+	mu     sync.Mutex
+	points []seriesPoint
+}
+
+type seriesPoint struct {
+	requests, errors uint64
+	hist             *hdrhistogram.Histogram
+}
+
+func (s *series) add(sec int, req, errs uint64, h *hdrhistogram.Histogram) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.points) <= sec {
+		s.points = append(s.points, seriesPoint{})
+	}
+	p := &s.points[sec]
+	p.requests += req
+	p.errors += errs
+	if h.TotalCount() > 0 {
+		if p.hist == nil {
+			p.hist = hdrhistogram.New(histLowest, histHighest, secondSigFig)
+		}
+		p.hist.Merge(h)
+	}
+}
+
+// result returns the series as Points, trimmed to the measured window.
+func (s *series) result(seconds int) []Point {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Point, 0, seconds)
+	for i := 0; i < seconds || i < len(s.points); i++ {
+		p := Point{Second: i}
+		if i < len(s.points) {
+			sp := s.points[i]
+			p.Requests, p.Errors = sp.requests, sp.errors
+			if sp.hist != nil {
+				p.P99Ns = sp.hist.ValueAtQuantile(99) * 1000
+			}
+		}
+		if i >= seconds && p.Requests == 0 && p.Errors == 0 {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}

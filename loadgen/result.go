@@ -1,0 +1,136 @@
+package loadgen
+
+// ErrorClass names one kind of failed request. Every failed request is
+// counted in exactly one class.
+type ErrorClass string
+
+// The error classes, in the order they are reported.
+const (
+	// ClassConnect: the connection could not be opened (refused, reset
+	// during the handshake, TLS failure).
+	ClassConnect ErrorClass = "connect"
+	// ClassRead: the connection failed while the response was being read.
+	ClassRead ErrorClass = "read"
+	// ClassWrite: the connection failed while the request was being written.
+	ClassWrite ErrorClass = "write"
+	// ClassTimeout: no complete response within Config.Timeout.
+	ClassTimeout ErrorClass = "timeout"
+	// ClassProtocol: the server broke the protocol (malformed response,
+	// HTTP/2 stream or connection error, RST_STREAM).
+	ClassProtocol ErrorClass = "protocol"
+	// ClassStatus: a complete response whose status is not a success.
+	ClassStatus ErrorClass = "status"
+)
+
+// ErrorClasses lists every class in reporting order.
+var ErrorClasses = [...]ErrorClass{ClassConnect, ClassRead, ClassWrite, ClassTimeout, ClassProtocol, ClassStatus}
+
+// Result is what one Run measured. Durations are integer nanoseconds. Only
+// the measured window counts in the top-level figures; the warmup is
+// summarised in Warmup.
+type Result struct {
+	// Requests counts successful responses: complete, with a success status.
+	Requests uint64 `json:"requests"`
+	// Errors counts failed requests; it is the sum of ErrorsByClass.
+	Errors uint64 `json:"errors"`
+	// ErrorsByClass splits Errors by ErrorClass; every class is present.
+	ErrorsByClass map[ErrorClass]uint64 `json:"errors_by_class"`
+	// StatusCodes counts complete responses by status code, successes or not.
+	StatusCodes map[string]uint64 `json:"status_codes"`
+	// RPS is Requests divided by DurationNs.
+	RPS float64 `json:"rps"`
+	// BytesRead counts response body bytes (after chunked decoding).
+	BytesRead uint64 `json:"bytes_read"`
+	// LatencyNs summarises the latency of successful responses.
+	LatencyNs Latency `json:"latency_ns"`
+	// Histogram is the latency histogram of successful responses in
+	// microseconds, base64 of the compressed HdrHistogram V2 encoding.
+	Histogram string `json:"histogram"`
+	// Timeseries has one point per second of the measured window.
+	Timeseries []Point `json:"timeseries"`
+	// ConnectionsOpened counts successful dials over the whole run.
+	ConnectionsOpened uint64 `json:"connections_opened"`
+	// Reconnects counts dials after a connection's first one: announced
+	// closes, GOAWAYs and failures alike.
+	Reconnects uint64 `json:"reconnects"`
+	// Retried counts requests sent again because the server had provably not
+	// processed them (a kept-alive connection closed before any response
+	// byte, RFC 9112 9.3.1; streams above a GOAWAY's last-stream-id,
+	// RFC 9113 6.8). A retried request is not an error.
+	Retried uint64 `json:"retried"`
+	// Protocol is what was actually spoken: "http/1.1", "h2c" or "h2".
+	Protocol Protocol `json:"protocol"`
+	// ProtocolMismatch is set when the caller asked for one protocol and the
+	// server negotiated another (for example h2 requested, http/1.1 by ALPN).
+	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
+	// DurationNs is the length of the measured window as it ran.
+	DurationNs int64 `json:"duration_ns"`
+	// ClientCPUNs is this process's user+sys CPU time during the measured window.
+	ClientCPUNs int64 `json:"client_cpu_ns"`
+	// Warmup summarises the warmup phase.
+	Warmup Phase `json:"warmup"`
+	// GoawaysReceived counts HTTP/2 GOAWAY frames (HTTP/2 only).
+	GoawaysReceived uint64 `json:"goaways_received"`
+	// StreamsReset counts HTTP/2 RST_STREAM frames received (HTTP/2 only).
+	StreamsReset uint64 `json:"streams_reset"`
+	// ServerSettings are the HTTP/2 SETTINGS the server sent, by name, as
+	// last received (HTTP/2 only).
+	ServerSettings map[string]uint32 `json:"server_settings,omitempty"`
+	// Interrupted is set when the context was cancelled before the measured
+	// window ended; the figures cover what was measured until then.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// EndedEarly says why the load generator stopped before the window
+	// ended, for example that no connection could ever be opened.
+	EndedEarly string `json:"ended_early,omitempty"`
+	// LoadgenVersion is Version.
+	LoadgenVersion string `json:"loadgen_version"`
+	// Config echoes the parameters the run used.
+	Config ResultConfig `json:"config"`
+}
+
+// Latency is a latency summary in nanoseconds.
+type Latency struct {
+	Min   int64   `json:"min"`
+	Mean  float64 `json:"mean"`
+	P50   int64   `json:"p50"`
+	P75   int64   `json:"p75"`
+	P90   int64   `json:"p90"`
+	P99   int64   `json:"p99"`
+	P999  int64   `json:"p999"`
+	P9999 int64   `json:"p9999"`
+	Max   int64   `json:"max"`
+}
+
+// Point is one second of the measured window.
+type Point struct {
+	// Second is the offset of the point from the start of the window.
+	Second int `json:"second"`
+	// Requests and Errors count what completed during that second.
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	// P99Ns is the 99th percentile latency of that second's successes.
+	P99Ns int64 `json:"p99_ns"`
+}
+
+// Phase summarises the warmup.
+type Phase struct {
+	Requests   uint64 `json:"requests"`
+	Errors     uint64 `json:"errors"`
+	DurationNs int64  `json:"duration_ns"`
+}
+
+// ResultConfig is the part of Config that describes how a Result was made.
+type ResultConfig struct {
+	URL         string   `json:"url"`
+	Method      string   `json:"method"`
+	BodyBytes   int      `json:"body_bytes"`
+	Protocol    Protocol `json:"protocol_requested"`
+	Connections int      `json:"connections"`
+	Streams     int      `json:"streams,omitempty"`
+	WarmupNs    int64    `json:"warmup_ns"`
+	DurationNs  int64    `json:"duration_ns"`
+	TimeoutNs   int64    `json:"timeout_ns"`
+	Close       bool     `json:"close,omitempty"`
+	Rate        float64  `json:"rate,omitempty"`
+	GOMAXPROCS  int      `json:"gomaxprocs"`
+}

@@ -1,0 +1,308 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Phases of a run, in order.
+const (
+	phaseWarmup  = 0
+	phaseMeasure = 1
+	phaseDone    = 2
+)
+
+// runState is shared by every connection slot of one run.
+type runState struct {
+	cfg    *Config
+	target *target
+	base   time.Time // monotonic origin of now()
+
+	// warmupEnd and measureEnd are offsets from base. measureStart is the
+	// offset at which the measured window actually began.
+	warmupEnd    int64
+	measureEnd   atomic.Int64
+	measureStart atomic.Int64
+
+	// done is closed when the run ends (the window is over or ctx was
+	// cancelled); every slot returns promptly after that.
+	done   <-chan struct{}
+	cancel context.CancelFunc
+	series series
+
+	// endedEarly says why the run stopped before its end, when a driver
+	// gave up (for example: no connection could ever be opened).
+	endedEarly atomic.Value
+	dials  *dialer
+	pacer  *pacer // nil when closed-loop
+
+	mu        sync.Mutex
+	recorders []*recorder
+	negotiated atomic.Value // Protocol actually spoken, set by drivers
+	settings   sync.Map     // HTTP/2 server settings by name (uint32)
+}
+
+// now returns the monotonic time since the run's origin in nanoseconds.
+func (st *runState) now() int64 { return int64(time.Since(st.base)) }
+
+// phaseAt returns the phase that an event at offset t belongs to.
+func (st *runState) phaseAt(t int64) int {
+	switch {
+	case t < st.warmupEnd:
+		return phaseWarmup
+	case t < st.measureEnd.Load():
+		return phaseMeasure
+	default:
+		return phaseDone
+	}
+}
+
+// abort ends the run early for the reason given; the first reason wins.
+func (st *runState) abort(reason string) {
+	st.endedEarly.CompareAndSwap(nil, reason)
+	st.cancel()
+}
+
+// newRecorder registers a recorder for one slot.
+func (st *runState) newRecorder() *recorder {
+	r := newRecorder(st)
+	st.mu.Lock()
+	st.recorders = append(st.recorders, r)
+	st.mu.Unlock()
+	return r
+}
+
+// driver is one protocol's client. drive runs one connection slot: it dials,
+// sends requests and records them into rec until ctx is done, re-dialling as
+// the server closes connections, and releases every socket and goroutine it
+// started before it returns.
+type driver interface {
+	drive(ctx context.Context, st *runState, rec *recorder)
+}
+
+// Run drives cfg.URL as cfg describes and returns what it measured. It
+// returns an error only when cfg is invalid or the target cannot be
+// resolved; a server that fails is measured, not reported as an error.
+// Cancelling ctx ends the run early: the Result then covers what was
+// measured until then and has Interrupted set.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tg, err := newTarget(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := &runState{
+		cfg:        &cfg,
+		target:     tg,
+		base:       time.Now(),
+		warmupEnd:  int64(cfg.Warmup),
+		done:       runCtx.Done(),
+		cancel:     cancel,
+	}
+	st.measureEnd.Store(int64(cfg.Warmup + cfg.Duration))
+	st.measureStart.Store(st.warmupEnd)
+	st.dials = newDialer(st)
+	if cfg.Rate > 0 {
+		st.pacer = newPacer(cfg.Rate)
+	}
+	drv, err := selectDriver(runCtx, st)
+	if err != nil {
+		return nil, err
+	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < cfg.Connections; i++ {
+		rec := st.newRecorder()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drv.drive(runCtx, st, rec)
+		}()
+	}
+	cpu := st.clock(runCtx, cancel)
+	wg.Wait()
+	return st.result(cpu, ctx.Err() != nil), nil
+}
+
+// cpuWindow is the client CPU time spent during the measured window.
+type cpuWindow struct{ start, end time.Duration }
+
+// clock moves the run through its phases, reports progress, and ends the
+// run. It returns once the run is over.
+func (st *runState) clock(ctx context.Context, cancel context.CancelFunc) cpuWindow {
+	var cpu cpuWindow
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	warm := time.NewTimer(time.Duration(st.warmupEnd))
+	defer warm.Stop()
+	end := time.NewTimer(time.Duration(st.measureEnd.Load()))
+	defer end.Stop()
+	cpu.start = processCPU()
+	warmed := st.warmupEnd == 0
+	var last uint64
+	lastAt := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			cpu.end = processCPU()
+			if !warmed {
+				cpu.start = cpu.end
+			}
+			st.measureEnd.Store(min(st.measureEnd.Load(), st.now()))
+			return cpu
+		case <-warm.C:
+			cpu.start = processCPU()
+			st.measureStart.Store(st.now())
+			warmed = true
+		case <-end.C:
+			cpu.end = processCPU()
+			return cpu
+		case <-tick.C:
+			if st.cfg.Progress != nil {
+				p := st.progress()
+				el := time.Since(st.base)
+				if n := p.Requests; n >= last && el > lastAt {
+					p.RPS = float64(n-last) / (el - lastAt).Seconds()
+				}
+				last, lastAt = p.Requests, el
+				st.cfg.Progress(p)
+			}
+		}
+	}
+}
+
+// progress sums the live counters of every recorder.
+func (st *runState) progress() Progress {
+	el := time.Since(st.base)
+	ph := phaseMeasure
+	if int64(el) < st.warmupEnd {
+		ph = phaseWarmup
+	}
+	p := Progress{Elapsed: el, Warmup: ph == phaseWarmup}
+	st.mu.Lock()
+	for _, r := range st.recorders {
+		p.Requests += r.phases[ph].requests.Load()
+		p.Errors += r.phases[ph].errors.Load()
+	}
+	st.mu.Unlock()
+	return p
+}
+
+// processCPU returns this process's user+sys CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// result merges every recorder into a Result. It runs after every slot has
+// returned, so it reads the recorders without synchronisation.
+func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
+	cfg := st.cfg
+	res := &Result{
+		ErrorsByClass:  make(map[ErrorClass]uint64, numErrClasses),
+		StatusCodes:    map[string]uint64{},
+		LoadgenVersion: Version,
+		Interrupted:    interrupted,
+		ClientCPUNs:    int64(cpu.end - cpu.start),
+	}
+	hist := hdrhistogram.New(histLowest, histHighest, histSigFigs)
+	var status [600]uint64
+	for _, r := range st.recorders {
+		r.flushSecond()
+		m, w := &r.phases[phaseMeasure], &r.phases[phaseWarmup]
+		res.Requests += m.requests.Load()
+		res.Errors += m.errors.Load()
+		res.BytesRead += m.bytes
+		for i, n := range m.byClass {
+			res.ErrorsByClass[ErrorClasses[i]] += n
+		}
+		for code, n := range m.status {
+			status[code] += n
+		}
+		res.Warmup.Requests += w.requests.Load()
+		res.Warmup.Errors += w.errors.Load()
+		hist.Merge(r.hist)
+		res.ConnectionsOpened += r.dials.Load()
+		res.Reconnects += r.reconnects.Load()
+		res.Retried += r.retried.Load()
+		res.GoawaysReceived += r.goaways.Load()
+		res.StreamsReset += r.resets.Load()
+	}
+	for _, c := range ErrorClasses {
+		res.ErrorsByClass[c] += 0 // every class present, zero or not
+	}
+	for code, n := range status {
+		if n > 0 {
+			res.StatusCodes[strconv.Itoa(code)] = n
+		}
+	}
+	start := st.measureStart.Load()
+	res.DurationNs = max(st.measureEnd.Load()-start, 0)
+	if why, ok := st.endedEarly.Load().(string); ok {
+		res.EndedEarly = why
+	}
+	res.Warmup.DurationNs = min(start, st.warmupEnd)
+	if res.DurationNs > 0 {
+		res.RPS = float64(res.Requests) / (float64(res.DurationNs) / 1e9)
+	}
+	res.LatencyNs = latencyOf(hist)
+	if enc, err := hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		res.Histogram = base64.StdEncoding.EncodeToString(enc)
+	}
+	res.Timeseries = st.series.result(int((res.DurationNs + 999_999_999) / 1e9))
+	res.Protocol = st.protocol()
+	if want := cfg.Protocol; want != ProtocolAuto && want != res.Protocol && res.Protocol != "" {
+		res.ProtocolMismatch = fmt.Sprintf("asked for %s, server negotiated %s", want, res.Protocol)
+	}
+	st.settings.Range(func(k, v any) bool {
+		if res.ServerSettings == nil {
+			res.ServerSettings = map[string]uint32{}
+		}
+		res.ServerSettings[k.(string)] = v.(uint32)
+		return true
+	})
+	res.Config = ResultConfig{
+		URL: cfg.URL, Method: cfg.method(), BodyBytes: len(cfg.Body), Protocol: cfg.Protocol,
+		Connections: cfg.Connections, Streams: cfg.Streams, WarmupNs: int64(cfg.Warmup),
+		DurationNs: int64(cfg.Duration), TimeoutNs: int64(cfg.timeout()), Close: cfg.Close,
+		Rate: cfg.Rate, GOMAXPROCS: runtime.GOMAXPROCS(0),
+	}
+	return res
+}
+
+// protocol returns the protocol the drivers reported speaking.
+func (st *runState) protocol() Protocol {
+	if p, ok := st.negotiated.Load().(Protocol); ok {
+		return p
+	}
+	return ""
+}
+
+// latencyOf summarises a microsecond histogram in nanoseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	q := func(p float64) int64 { return h.ValueAtQuantile(p) * 1000 }
+	return Latency{
+		Min: h.Min() * 1000, Mean: h.Mean() * 1000, Max: h.Max() * 1000,
+		P50: q(50), P75: q(75), P90: q(90), P99: q(99), P999: q(99.9), P9999: q(99.99),
+	}
+}
