@@ -1,0 +1,5 @@
+module github.com/matrixbench/matrix/servers/chi
+
+go 1.26
+
+require github.com/go-chi/chi/v5 v5.5.0

@@ -1,0 +1,149 @@
+// Command echo serves the matrix contract with github.com/labstack/echo/v4
+// on net/http: HTTP/1.1 and, on the same port, HTTP/2 over cleartext TCP with
+// prior knowledge (RFC 9113 section 3.3).
+//
+// The contract: GET / answers "Hello, World!" as text/plain, GET /json
+// answers {"message":"Hello, World!"} as application/json, and POST /upload
+// reads the whole request body and answers its length in bytes as decimal
+// text. The server listens on $HOST:$PORT (HOST empty means every interface)
+// and exits within a second of SIGTERM or SIGINT.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// framework is the module whose version -version reports.
+const framework = "github.com/labstack/echo/v4"
+
+// shutdownGrace bounds how long in-flight requests may run after SIGTERM;
+// the runner's own grace period is longer, so the server always exits first.
+const shutdownGrace = time.Second
+
+func main() {
+	version := flag.Bool("version", false, "print the framework name and version, then exit")
+	flag.Parse()
+	if *version {
+		fmt.Println(framework, moduleVersion(framework))
+		return
+	}
+	if err := run(); err != nil {
+		log.Fatalf("echo: %v", err)
+	}
+}
+
+func run() error {
+	addr, err := listenAddr()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	srv := &http.Server{Addr: addr, Handler: newHandler()}
+	// net/http speaks h2c with prior knowledge itself since Go 1.24; the
+	// x/net/http2/h2c wrapper is deprecated in its favour.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Printf("echo: %s %s listening on %s (h1, h2c)", framework, moduleVersion(framework), ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+type message struct {
+	Message string `json:"message"`
+}
+
+// helloJSON serialises the /json body per request, as a real handler would.
+func helloJSON() ([]byte, error) {
+	return json.Marshal(message{Message: "Hello, World!"})
+}
+
+func newHandler() http.Handler {
+	// echo.New adds no middleware: no logger, no recovery.
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.GET("/", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "text/plain", []byte("Hello, World!"))
+	})
+	e.GET("/json", func(c echo.Context) error {
+		b, err := helloJSON()
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "application/json", b)
+	})
+	e.POST("/upload", func(c echo.Context) error {
+		n, err := io.Copy(io.Discard, c.Request().Body)
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "reading body: "+err.Error())
+		}
+		return c.Blob(http.StatusOK, "text/plain", strconv.AppendInt(nil, n, 10))
+	})
+	return e
+}
+
+// listenAddr builds the listen address from $HOST and $PORT.
+func listenAddr() (string, error) {
+	port := os.Getenv("PORT")
+	if port == "" {
+		return "", errors.New("PORT is not set")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("PORT %q: not a port number", port)
+	}
+	return net.JoinHostPort(os.Getenv("HOST"), port), nil
+}
+
+// moduleVersion reports the version of module path linked into this binary,
+// read from the build information so it cannot drift from go.mod.
+func moduleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, m := range info.Deps {
+		if m.Path == path {
+			if m.Replace != nil {
+				return m.Replace.Version
+			}
+			return m.Version
+		}
+	}
+	return "unknown"
+}
