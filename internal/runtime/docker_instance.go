@@ -1,0 +1,317 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+)
+
+// Start creates and starts a container for one cell: labelled with the
+// runner's identity, host networking (or a bridge with the port published
+// on 127.0.0.1 only), pinned CPUs and a memory limit, every capability
+// dropped but those spec adds, no new privileges, and an init process so
+// the server, not being PID 1, gets SIGTERM's default action.
+func (d *Docker) Start(ctx context.Context, spec Spec, art Artifact, opts StartOptions) (Instance, error) {
+	if art.Ref == "" {
+		return nil, fmt.Errorf("runtime: server %s: start without a built image", spec.Name)
+	}
+	cfg, hc, err := d.containerConfig(spec, art, opts)
+	if err != nil {
+		return nil, err
+	}
+	log, err := newRingLog(opts.LogPath, opts.LogCap)
+	if err != nil {
+		return nil, err
+	}
+	name := "matrix-" + spec.Name + "-" + randomHex(4)
+	t0 := time.Now()
+	created, err := d.cli.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{}, nil, name)
+	if err != nil {
+		log.Close()
+		return nil, fmt.Errorf("runtime: create container for %s at %s: %w", spec.Name, d.endpoint, err)
+	}
+	inst := &dockerInstance{d: d, id: created.ID, log: log, addr: dockerAddr(opts),
+		done: make(chan struct{}), logDone: make(chan struct{})}
+	inst.report = StartReport{ID: created.ID, Create: time.Since(t0), Info: map[string]string{
+		"container": name, "container-id": created.ID, "image-id": art.Ref, "engine": d.version,
+	}}
+	if err := inst.start(ctx); err != nil {
+		d.remove(ctx, created.ID)
+		log.Close()
+		return nil, fmt.Errorf("runtime: start container for %s: %w", spec.Name, err)
+	}
+	inst.report.Started = time.Since(t0)
+	return inst, nil
+}
+
+// containerConfig translates spec into the engine's container settings.
+func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*container.Config, *container.HostConfig, error) {
+	logCap := opts.LogCap
+	if logCap <= 0 {
+		logCap = DefaultLogCap
+	}
+	init := true
+	cfg := &container.Config{
+		Image:      art.Ref,
+		Env:        spec.env(opts.Port),
+		Labels:     d.labels(spec, opts),
+		WorkingDir: spec.WorkDir,
+	}
+	if len(spec.Command) > 0 {
+		cfg.Cmd = spec.args(opts.Port)
+	}
+	hc := &container.HostConfig{
+		NetworkMode: "host",
+		CapDrop:     []string{"ALL"},
+		CapAdd:      spec.CapAdd,
+		SecurityOpt: []string{"no-new-privileges"},
+		Init:        &init,
+		// The engine keeps at most two files of logCap bytes, so a noisy
+		// server cannot fill the engine's disk; the runner keeps its own
+		// capped copy.
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{
+			"max-size": strconv.FormatInt(logCap, 10), "max-file": "2",
+		}},
+		Resources: container.Resources{CpusetCpus: spec.CPUs},
+	}
+	if spec.MemoryBytes > 0 {
+		hc.Resources.Memory = spec.MemoryBytes
+		hc.Resources.MemorySwap = spec.MemoryBytes // no swap: a server over its limit is OOM-killed, not slowed
+	}
+	switch spec.Network {
+	case "", "host":
+	case "bridge":
+		port := nat.Port(strconv.Itoa(opts.Port) + "/tcp")
+		hc.NetworkMode = "bridge"
+		cfg.ExposedPorts = nat.PortSet{port: {}}
+		hc.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(opts.Port)}}}
+	default:
+		return nil, nil, fmt.Errorf("runtime: server %s: network %q (want host or bridge)", spec.Name, spec.Network)
+	}
+	return cfg, hc, nil
+}
+
+// dockerAddr returns the address the load generator uses.
+func dockerAddr(opts StartOptions) string {
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(opts.Port))
+}
+
+// randomHex returns 2n random hex digits.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dockerInstance is a server running in a container.
+type dockerInstance struct {
+	d      *Docker
+	id     string
+	addr   string
+	log    *ringLog
+	report StartReport
+
+	cancel  context.CancelFunc // ends the wait and log requests
+	done    chan struct{}
+	logDone chan struct{}
+
+	mu     sync.Mutex
+	status string
+	last   Stats
+
+	stopOnce sync.Once
+	stopRep  StopReport
+	stopErr  error
+}
+
+// start registers the wait for the container's exit, starts it, and
+// follows its logs. The wait must be registered before the start: with
+// the next-exit condition, a server that exits at once is still seen.
+func (c *dockerInstance) start(ctx context.Context) error {
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	waitC, errC := c.d.cli.ContainerWait(bg, c.id, container.WaitConditionNextExit)
+	if err := c.d.cli.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
+		cancel()
+		return err
+	}
+	go c.wait(bg, waitC, errC)
+	go c.follow(bg)
+	return nil
+}
+
+// wait records how the container exited and closes done.
+func (c *dockerInstance) wait(ctx context.Context, waitC <-chan container.WaitResponse, errC <-chan error) {
+	defer close(c.done)
+	var status string
+	select {
+	case r := <-waitC:
+		status = "exit status " + strconv.FormatInt(r.StatusCode, 10)
+		if r.Error != nil && r.Error.Message != "" {
+			status += ": " + r.Error.Message
+		}
+		if ins, err := c.d.cli.ContainerInspect(ctx, c.id); err == nil && ins.State != nil && ins.State.OOMKilled {
+			status = "oom-killed (" + status + ")"
+		}
+	case err := <-errC:
+		status = "lost track of the container: " + err.Error()
+	}
+	c.mu.Lock()
+	c.status = status
+	c.mu.Unlock()
+}
+
+// follow copies the container's output to the capped log until it exits.
+func (c *dockerInstance) follow(ctx context.Context) {
+	defer close(c.logDone)
+	rc, err := c.d.cli.ContainerLogs(ctx, c.id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		fmt.Fprintf(c.log, "[matrix: cannot read the container's log: %v]\n", err)
+		return
+	}
+	defer rc.Close()
+	// No TTY, so the engine multiplexes stdout and stderr with headers.
+	stdcopy.StdCopy(c.log, c.log, rc)
+}
+
+func (c *dockerInstance) Addr() string                { return c.addr }
+func (c *dockerInstance) Done() <-chan struct{}       { return c.done }
+func (c *dockerInstance) StartReport() StartReport    { return c.report }
+func (c *dockerInstance) LogTail(maxBytes int) string { return c.log.Tail(maxBytes) }
+
+// ExitStatus returns how the container exited, or "" while it runs.
+func (c *dockerInstance) ExitStatus() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Sample reads one-shot stats from the engine. CPU is the cgroup's total
+// usage; memory is its usage less inactive file cache (as docker stats
+// shows it); the peak is the cgroup's max_usage (cgroup v1, which counts
+// page cache) or, where the engine gives none, the highest sample. Once
+// the container has exited the engine has no figures: the last sample is
+// returned.
+func (c *dockerInstance) Sample(ctx context.Context) (Stats, error) {
+	select {
+	case <-c.done:
+		return c.lastStats(), nil
+	default:
+	}
+	resp, err := c.d.cli.ContainerStatsOneShot(ctx, c.id)
+	if err != nil {
+		return c.lastStats(), fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
+	}
+	defer resp.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return c.lastStats(), fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
+	}
+	if s.Read.IsZero() || s.CPUStats.CPUUsage.TotalUsage == 0 && s.MemoryStats.Usage == 0 {
+		return c.lastStats(), nil // exited between the check and the request
+	}
+	mem := int64(s.MemoryStats.Usage)
+	inactive, ok := s.MemoryStats.Stats["total_inactive_file"] // cgroup v1
+	if !ok {
+		inactive = s.MemoryStats.Stats["inactive_file"] // cgroup v2
+	}
+	if int64(inactive) < mem {
+		mem -= int64(inactive)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = Stats{
+		CPUSeconds:      max(c.last.CPUSeconds, float64(s.CPUStats.CPUUsage.TotalUsage)/1e9),
+		MemoryBytes:     mem,
+		PeakMemoryBytes: max(c.last.PeakMemoryBytes, mem, int64(s.MemoryStats.MaxUsage)),
+		Source:          "docker-stats",
+	}
+	return c.last, nil
+}
+
+func (c *dockerInstance) lastStats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Stop samples the container one last time, sends SIGTERM, SIGKILL after
+// grace, saves the rest of its log, and removes it. Removal happens even
+// when ctx is cancelled.
+func (c *dockerInstance) Stop(ctx context.Context, grace time.Duration) (StopReport, error) {
+	c.stopOnce.Do(func() { c.stopRep, c.stopErr = c.stop(ctx, grace) })
+	return c.stopRep, c.stopErr
+}
+
+func (c *dockerInstance) stop(ctx context.Context, grace time.Duration) (StopReport, error) {
+	defer c.cancel()
+	select {
+	case <-c.done:
+	default:
+		c.Sample(ctx) // the engine has no figures once the container is gone
+	}
+	t0 := time.Now()
+	var rep StopReport
+	kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer kcancel()
+	select {
+	case <-c.done:
+		rep.ExitedBefore = true
+	default:
+		c.d.cli.ContainerKill(kctx, c.id, "SIGTERM")
+		timer := time.NewTimer(grace)
+		select {
+		case <-c.done:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		select {
+		case <-c.done:
+		default:
+			rep.Killed = true
+			c.d.cli.ContainerKill(kctx, c.id, "SIGKILL")
+			select {
+			case <-c.done:
+			case <-kctx.Done():
+			}
+		}
+		rep.Exit = time.Since(t0)
+	}
+	timer := time.NewTimer(logDrainWait)
+	select {
+	case <-c.logDone:
+	case <-timer.C:
+	}
+	timer.Stop()
+	err := c.d.remove(ctx, c.id)
+	rep.Total = time.Since(t0)
+	if err != nil {
+		err = fmt.Errorf("runtime: %w", err)
+	}
+	c.cancel()
+	<-c.logDone
+	var lerr error
+	rep.Log, lerr = c.log.Close()
+	if err == nil {
+		err = lerr
+	}
+	rep.ExitStatus = c.ExitStatus()
+	rep.Final = c.lastStats()
+	return rep, err
+}
