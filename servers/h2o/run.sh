@@ -1,0 +1,30 @@
+#!/bin/sh
+# run.sh - run h2o for the matrix in the foreground on $PORT, serving
+# HTTP/1.1 and h2c (prior knowledge) on the same port. $HOST (default:
+# every interface) and $H2O_THREADS (default: the CPUs this process may run
+# on) are optional. Needs Debian's h2o package, which is built with mruby.
+set -eu
+
+: "${PORT:?PORT is not set}"
+here=$(cd "$(dirname "$0")" && pwd)
+command -v h2o >/dev/null || { echo "$0: h2o not found (apt-get install h2o)" >&2; exit 127; }
+threads=${H2O_THREADS:-$(nproc)}
+host=${HOST:-0.0.0.0}
+
+# Each run renders its config into its own directory. A directory
+# whose owner is gone is left from an earlier run: remove it.
+tmp=${TMPDIR:-/tmp}
+for d in "$tmp"/matrix-h2o.*; do
+	[ -d "$d" ] || continue
+	owner=$(cat "$d/owner" 2>/dev/null || true)
+	if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then rm -rf "$d"; fi
+done
+dir=$(mktemp -d "$tmp/matrix-h2o.XXXXXX")
+echo $$ >"$dir/owner" # exec keeps the PID: the owner is h2o itself
+chmod 755 "$dir"
+
+sed -e "s|@PORT@|$PORT|" -e "s|@HOST@|$host|" -e "s|@THREADS@|$threads|" \
+	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
+	"$here/h2o.conf.tmpl" >"$dir/h2o.conf"
+echo "h2o $(h2o --version | sed -n '1s/^h2o version //p') (h1, h2c) on $host:$PORT, $threads threads" >&2
+exec h2o -c "$dir/h2o.conf"
