@@ -65,9 +65,14 @@ type Config struct {
 	Warmup time.Duration
 	// Duration is the length of the measured window; it must be positive.
 	Duration time.Duration
-	// Timeout bounds one request from its (intended) start to the end of its
-	// response. Zero means 10 seconds. There is no other deadline: a
-	// connection may live as long as the run.
+	// Timeout bounds one request from the moment it is sent to the end of
+	// its response, and one dial. A request that takes longer is abandoned,
+	// counted as a timeout error (its latency enters the histogram), and its
+	// connection replaced. Zero means 10 seconds. There is no other
+	// deadline: a connection may live as long as the run. (In rated mode the
+	// timeout runs from the actual send, not the intended start, so that a
+	// backlog shows as latency instead of turning every request into a
+	// timeout.)
 	Timeout time.Duration
 	// Close sends "Connection: close" and opens a new connection for every
 	// request (HTTP/1.1 only).
@@ -135,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Duration <= 0 {
 		return fmt.Errorf("loadgen: duration must be positive, got %v", c.Duration)
+	}
+	if m := c.method(); strings.ContainsAny(m, " \t\r\n") {
+		return fmt.Errorf("loadgen: invalid method %q", m)
 	}
 	if c.Warmup < 0 || c.Timeout < 0 || c.Rate < 0 {
 		return errors.New("loadgen: warmup, timeout and rate must not be negative")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -74,16 +75,33 @@ func newDialer(st *runState) *dialer {
 
 // backoff is one slot's dial state.
 type backoff struct {
-	failures int
+	failures int  // consecutive failed dials
 	dialled  bool // the slot has opened a connection before
+	// lost counts consecutive connections that died before completing any
+	// response. A server that accepts and then drops every connection
+	// would otherwise be re-dialled in a hot loop, since each dial itself
+	// succeeds. Drivers call connectionLost and connectionOK.
+	lost int
 }
+
+// connectionLost records that a connection died before completing any
+// response, so that the next dial waits out a backoff.
+func (bo *backoff) connectionLost() { bo.lost++ }
+
+// connectionOK records that a connection completed a response, which ends
+// any backoff caused by lost connections.
+func (bo *backoff) connectionOK() { bo.lost = 0 }
+
+// pending returns the number of consecutive failures the next dial must
+// back off for.
+func (bo *backoff) pending() int { return bo.failures + bo.lost }
 
 // dial opens a connection for one slot, first waiting out the slot's
 // backoff if its previous dial failed. It returns the connection (TLS-wrapped
 // for https URLs with the ALPN protocols given), or an error after recording
 // the failure as a connect error. It returns ctx.Err() once the run is over.
 func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []string) (net.Conn, error) {
-	if bo.failures > 0 {
+	if bo.pending() > 0 {
 		if err := d.wait(ctx, bo); err != nil {
 			return nil, err
 		}
@@ -98,8 +116,8 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 		}
 		bo.failures++
 		rec.failure(d.st.now(), errConnect)
-		if !d.everConnected.Load() && d.st.now() > int64(neverConnectedAfter) {
-			d.st.abort(fmt.Sprintf("no connection could be opened in %v: %v", neverConnectedAfter, err))
+		if limit := d.st.neverConnectedAfter; !d.everConnected.Load() && d.st.now() > int64(limit) {
+			d.st.abort(fmt.Sprintf("no connection could be opened in %v: %v", limit, err))
 		}
 		return nil, err
 	}
@@ -128,7 +146,7 @@ func (d *dialer) handshake(ctx context.Context, c net.Conn, alpn []string) (net.
 // wait sleeps for the slot's jittered exponential backoff, and at least
 // until the run-wide spacing of failing dials allows another.
 func (d *dialer) wait(ctx context.Context, bo *backoff) error {
-	exp := backoffMin << min(bo.failures-1, 10)
+	exp := backoffMin << min(bo.pending()-1, 10)
 	exp = min(exp, backoffMax)
 	delay := exp/2 + rand.N(exp/2+1) // "equal jitter"
 	now := d.st.now()
@@ -182,4 +200,40 @@ func waitUntil(ctx context.Context, st *runState, t *time.Timer, at int64) bool 
 	case <-t.C:
 		return true
 	}
+}
+
+// backlog returns how many intended starts due before offset end were never
+// handed to a connection: requests the schedule wanted but the server was
+// too slow (or the connections too few) to let the run send.
+func (p *pacer) backlog(end int64) uint64 {
+	due := uint64(math.Ceil(float64(end) / p.interval))
+	if handed := uint64(p.next.Load()); due > handed {
+		return due - handed
+	}
+	return 0
+}
+
+// Reachable opens one connection to cfg.URL (completing the TLS handshake
+// for https URLs), closes it, and reports why it could not. It lets a caller
+// tell an unreachable target, a mistake to report at once, from a failing
+// server, which Run measures.
+func Reachable(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	tg, err := newTarget(&cfg)
+	if err != nil {
+		return err
+	}
+	d := newDialer(&runState{cfg: &cfg, target: tg, base: time.Now()})
+	c, err := d.nd.DialContext(ctx, "tcp", tg.addr)
+	if err != nil {
+		return fmt.Errorf("loadgen: %w", err)
+	}
+	if d.tlsConfig != nil {
+		if c, err = d.handshake(ctx, c, []string{"h2", "http/1.1"}); err != nil {
+			return fmt.Errorf("loadgen: TLS handshake with %s: %w", tg.addr, err)
+		}
+	}
+	return c.Close()
 }

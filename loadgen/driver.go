@@ -13,7 +13,16 @@ func selectDriver(ctx context.Context, st *runState) (driver, error) {
 	switch st.cfg.Protocol {
 	case ProtocolH1:
 		return newH1Driver(st), nil
-	case ProtocolH2C, ProtocolH2:
+	case ProtocolH2C:
+		return newH2Driver(st), nil
+	case ProtocolH2:
+		// A server that declines h2 by ALPN is measured in the protocol it
+		// chose, and the Result says so (Protocol, ProtocolMismatch). If
+		// the probe fails, the h2 driver records the connect errors.
+		if proto, err := st.dials.probeALPN(ctx); err == nil && proto != "h2" {
+			st.negotiated.Store(ProtocolH1)
+			return newH1Driver(st), nil
+		}
 		return newH2Driver(st), nil
 	}
 	if !st.target.tls {

@@ -70,7 +70,7 @@ func newRecorder(st *runState) *recorder {
 	}
 }
 
-// success records a complete response. start is the request's (intended)
+// response records a complete response. start is the request's (intended)
 // start and end its completion, both from runState.now.
 func (r *recorder) response(start, end int64, status int, bodyBytes int) {
 	ph := r.st.phaseAt(end)
@@ -94,6 +94,30 @@ func (r *recorder) response(start, end int64, status int, bodyBytes int) {
 	if ph != phaseMeasure {
 		return
 	}
+	r.second(end, true)
+	r.latency(start, end)
+}
+
+// timedOut records a request abandoned after Config.Timeout: a timeout
+// error whose latency (start to abandonment) also enters the histogram, so
+// that a stall shows in the tail rather than vanishing from it.
+func (r *recorder) timedOut(start, end int64) {
+	ph := r.st.phaseAt(end)
+	if ph == phaseDone {
+		return
+	}
+	c := &r.phases[ph]
+	c.byClass[errTimeout]++
+	c.errors.Add(1)
+	if ph == phaseMeasure {
+		r.second(end, false)
+		r.latency(start, end)
+	}
+}
+
+// latency records end-start in the run's and the current second's
+// histograms, clamped to their range.
+func (r *recorder) latency(start, end int64) {
 	us := (end - start) / 1000
 	if us < histLowest {
 		us = histLowest
@@ -101,7 +125,6 @@ func (r *recorder) response(start, end int64, status int, bodyBytes int) {
 		us = histHighest
 	}
 	_ = r.hist.RecordValue(us) // in range by construction
-	r.second(end, true)
 	_ = r.secHist.RecordValue(us)
 }
 

@@ -41,10 +41,13 @@ type Result struct {
 	RPS float64 `json:"rps"`
 	// BytesRead counts response body bytes (after chunked decoding).
 	BytesRead uint64 `json:"bytes_read"`
-	// LatencyNs summarises the latency of successful responses.
+	// LatencyNs summarises the latency of successful responses and of
+	// timed-out requests (the time until they were abandoned), so that a
+	// stalled server shows in the tail instead of vanishing from it. In
+	// rated mode latency counts from each request's intended start.
 	LatencyNs Latency `json:"latency_ns"`
-	// Histogram is the latency histogram of successful responses in
-	// microseconds, base64 of the compressed HdrHistogram V2 encoding.
+	// Histogram is the latency histogram behind LatencyNs in microseconds,
+	// base64 of the compressed HdrHistogram V2 encoding.
 	Histogram string `json:"histogram"`
 	// Timeseries has one point per second of the measured window.
 	Timeseries []Point `json:"timeseries"`
@@ -58,6 +61,11 @@ type Result struct {
 	// byte, RFC 9112 9.3.1; streams above a GOAWAY's last-stream-id,
 	// RFC 9113 6.8). A retried request is not an error.
 	Retried uint64 `json:"retried"`
+	// Backlog, in rated mode, counts the intended starts due before the end
+	// of the run that were never sent because every connection was busy:
+	// a server slower than the rate shows here and in the latency tail,
+	// never as a silently lower rate.
+	Backlog uint64 `json:"backlog,omitempty"`
 	// Protocol is what was actually spoken: "http/1.1", "h2c" or "h2".
 	Protocol Protocol `json:"protocol"`
 	// ProtocolMismatch is set when the caller asked for one protocol and the

@@ -27,10 +27,13 @@ type runState struct {
 	target *target
 	base   time.Time // monotonic origin of now()
 
-	// warmupEnd and measureEnd are offsets from base. measureStart is the
-	// offset at which the measured window actually began.
+	// warmupEnd and measureEnd are offsets from base. Every event belongs to
+	// the phase its completion time falls in, so the phases are exactly as
+	// long as configured, however late the clock goroutine wakes up.
+	// measureStart is the offset of the measured window's start, equal to
+	// warmupEnd.
 	warmupEnd    int64
-	measureEnd   atomic.Int64
+	measureEnd   atomic.Int64 // lowered when the run is cut short
 	measureStart atomic.Int64
 
 	// done is closed when the run ends (the window is over or ctx was
@@ -42,13 +45,40 @@ type runState struct {
 	// endedEarly says why the run stopped before its end, when a driver
 	// gave up (for example: no connection could ever be opened).
 	endedEarly atomic.Value
-	dials  *dialer
-	pacer  *pacer // nil when closed-loop
+	// neverConnectedAfter is how long every dial may fail before the run
+	// gives up; neverConnectedAfter (the constant) outside tests.
+	neverConnectedAfter time.Duration
+	dials               *dialer
+	pacer               *pacer // nil when closed-loop
 
-	mu        sync.Mutex
-	recorders []*recorder
+	mu         sync.Mutex
+	recorders  []*recorder
 	negotiated atomic.Value // Protocol actually spoken, set by drivers
 	settings   sync.Map     // HTTP/2 server settings by name (uint32)
+
+	// bg tracks the run's helper goroutines (watchdogs), which Run waits
+	// for so that none outlives it.
+	bg sync.WaitGroup
+}
+
+// background runs f in a goroutine that Run waits for before it returns.
+// f must return promptly once st.done is closed.
+func (st *runState) background(f func()) {
+	st.bg.Add(1)
+	go func() {
+		defer st.bg.Done()
+		f()
+	}()
+}
+
+// over reports whether the run has ended, without blocking.
+func (st *runState) over() bool {
+	select {
+	case <-st.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // now returns the monotonic time since the run's origin in nanoseconds.
@@ -95,31 +125,22 @@ type driver interface {
 // Cancelling ctx ends the run early: the Result then covers what was
 // measured until then and has Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	tg, err := newTarget(&cfg)
-	if err != nil {
-		return nil, err
-	}
+	return run(ctx, cfg, neverConnectedAfter)
+}
+
+// run is Run with the never-connected limit as a parameter, so that tests
+// need not wait the real one out.
+func run(ctx context.Context, cfg Config, giveUpAfter time.Duration) (*Result, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st := &runState{
-		cfg:        &cfg,
-		target:     tg,
-		base:       time.Now(),
-		warmupEnd:  int64(cfg.Warmup),
-		done:       runCtx.Done(),
-		cancel:     cancel,
-	}
-	st.measureEnd.Store(int64(cfg.Warmup + cfg.Duration))
-	st.measureStart.Store(st.warmupEnd)
-	st.dials = newDialer(st)
-	if cfg.Rate > 0 {
-		st.pacer = newPacer(cfg.Rate)
+	st, err := newRunState(runCtx, cancel, cfg, giveUpAfter)
+	if err != nil {
+		return nil, err
 	}
 	drv, err := selectDriver(runCtx, st)
 	if err != nil {
+		cancel()
+		st.bg.Wait()
 		return nil, err
 	}
 
@@ -134,7 +155,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cpu := st.clock(runCtx, cancel)
 	wg.Wait()
+	st.bg.Wait()
 	return st.result(cpu, ctx.Err() != nil), nil
+}
+
+// newRunState validates cfg and prepares the state shared by a run's slots.
+// The run ends when ctx (whose cancel function is cancel) is done.
+func newRunState(ctx context.Context, cancel context.CancelFunc, cfg Config, giveUpAfter time.Duration) (*runState, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tg, err := newTarget(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := &runState{
+		cfg:                 &cfg,
+		target:              tg,
+		base:                time.Now(),
+		warmupEnd:           int64(cfg.Warmup),
+		done:                ctx.Done(),
+		cancel:              cancel,
+		neverConnectedAfter: giveUpAfter,
+	}
+	st.measureEnd.Store(int64(cfg.Warmup + cfg.Duration))
+	st.measureStart.Store(st.warmupEnd)
+	st.dials = newDialer(st)
+	if cfg.Rate > 0 {
+		st.pacer = newPacer(cfg.Rate)
+	}
+	return st, nil
 }
 
 // cpuWindow is the client CPU time spent during the measured window.
@@ -147,8 +197,12 @@ func (st *runState) clock(ctx context.Context, cancel context.CancelFunc) cpuWin
 	defer cancel()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	warm := time.NewTimer(time.Duration(st.warmupEnd))
-	defer warm.Stop()
+	var warmC <-chan time.Time // nil, never ready, when there is no warmup
+	if st.warmupEnd > 0 {
+		warm := time.NewTimer(time.Duration(st.warmupEnd))
+		defer warm.Stop()
+		warmC = warm.C
+	}
 	end := time.NewTimer(time.Duration(st.measureEnd.Load()))
 	defer end.Stop()
 	cpu.start = processCPU()
@@ -164,9 +218,8 @@ func (st *runState) clock(ctx context.Context, cancel context.CancelFunc) cpuWin
 			}
 			st.measureEnd.Store(min(st.measureEnd.Load(), st.now()))
 			return cpu
-		case <-warm.C:
+		case <-warmC:
 			cpu.start = processCPU()
-			st.measureStart.Store(st.now())
 			warmed = true
 		case <-end.C:
 			cpu.end = processCPU()
@@ -258,7 +311,10 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 	if why, ok := st.endedEarly.Load().(string); ok {
 		res.EndedEarly = why
 	}
-	res.Warmup.DurationNs = min(start, st.warmupEnd)
+	res.Warmup.DurationNs = min(st.warmupEnd, st.measureEnd.Load())
+	if st.pacer != nil {
+		res.Backlog = st.pacer.backlog(st.measureEnd.Load())
+	}
 	if res.DurationNs > 0 {
 		res.RPS = float64(res.Requests) / (float64(res.DurationNs) / 1e9)
 	}
