@@ -3,8 +3,12 @@
 # HTTP/1.1 and h2c (prior knowledge) on the same port. $HOST (default:
 # every interface) and $H2O_THREADS (default: the CPUs this process may run
 # on) are optional. Needs Debian's h2o package, which is built with mruby.
+# run.sh -version prints "h2o <version>".
 set -eu
 
+case ${1:-} in
+-version | --version) echo "h2o $(h2o --version | sed -n "1s|^h2o version ||p")"; exit 0 ;;
+esac
 : "${PORT:?PORT is not set}"
 here=$(cd "$(dirname "$0")" && pwd)
 command -v h2o >/dev/null || { echo "$0: h2o not found (apt-get install h2o)" >&2; exit 127; }
@@ -26,5 +30,5 @@ chmod 755 "$dir"
 sed -e "s|@PORT@|$PORT|" -e "s|@HOST@|$host|" -e "s|@THREADS@|$threads|" \
 	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
 	"$here/h2o.conf.tmpl" >"$dir/h2o.conf"
-echo "h2o $(h2o --version | sed -n '1s/^h2o version //p') (h1, h2c) on $host:$PORT, $threads threads" >&2
+echo "$("$0" -version) (h1, h2c) on $host:$PORT, $threads threads" >&2
 exec h2o -c "$dir/h2o.conf"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh [h1|h2c] - run nginx for the matrix in the foreground on $PORT.
+# run.sh -version prints "nginx <version>".
 #
 # nginx 1.22 cannot serve HTTP/1.1 and cleartext HTTP/2 on one port: a
 # "listen ... http2" socket without TLS speaks HTTP/2 with prior knowledge
@@ -10,6 +11,7 @@ set -eu
 
 proto=${1:-h1}
 case $proto in
+-version | --version) echo "nginx $(nginx -v 2>&1 | sed -n "s|.*nginx/||p")"; exit 0 ;;
 h1) http2= ;;
 h2c) http2=' http2' ;;
 *) echo "usage: $0 [h1|h2c]" >&2; exit 2 ;;
@@ -41,5 +43,5 @@ chmod 755 "$dir"
 sed -e "s|@LISTEN@|$listen$http2|" -e "s|@WORKERS@|$workers|" \
 	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
 	"$here/nginx.conf.tmpl" >"$dir/nginx.conf"
-echo "nginx $(nginx -v 2>&1 | sed 's|.*/||') ($proto) on $listen, $workers workers" >&2
+echo "$("$0" -version) ($proto) on $listen, $workers workers" >&2
 exec nginx -p "$dir" -e stderr -c "$dir/nginx.conf"

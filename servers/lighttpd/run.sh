@@ -1,0 +1,32 @@
+#!/bin/sh
+# run.sh - run lighttpd for the matrix in the foreground on $PORT, serving
+# HTTP/1.1 and h2c (prior knowledge) on the same port. $HOST (default: every
+# interface) is optional. Needs Debian's lighttpd and lighttpd-modules-lua.
+# run.sh -version prints "lighttpd <version>".
+set -eu
+
+case ${1:-} in
+-version | --version) echo "lighttpd $(lighttpd -v | sed -n '1s|^lighttpd/\([^ ]*\).*|\1|p')"; exit 0 ;;
+esac
+: "${PORT:?PORT is not set}"
+here=$(cd "$(dirname "$0")" && pwd)
+command -v lighttpd >/dev/null || { echo "$0: lighttpd not found (apt-get install lighttpd lighttpd-modules-lua)" >&2; exit 127; }
+bind=
+[ -n "${HOST:-}" ] && bind="server.bind = \"$HOST\""
+
+# Each run renders its config into its own directory. A directory whose
+# owner is gone is left from an earlier run: remove it.
+tmp=${TMPDIR:-/tmp}
+for d in "$tmp"/matrix-lighttpd.*; do
+	[ -d "$d" ] || continue
+	owner=$(cat "$d/owner" 2>/dev/null || true)
+	if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then rm -rf "$d"; fi
+done
+dir=$(mktemp -d "$tmp/matrix-lighttpd.XXXXXX")
+echo $$ >"$dir/owner" # exec keeps the PID: the owner is lighttpd itself
+chmod 755 "$dir"
+
+sed -e "s|@PORT@|$PORT|" -e "s|@BIND@|$bind|" -e "s|@HERE@|$here|g" \
+	"$here/lighttpd.conf.tmpl" >"$dir/lighttpd.conf"
+echo "$("$0" -version) (h1, h2c) on ${HOST:-*}:$PORT" >&2
+exec lighttpd -D -f "$dir/lighttpd.conf"
