@@ -29,8 +29,12 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// framework is the module whose version -version reports.
-const framework = "github.com/go-chi/chi/v5"
+// framework and module name the engine in the -version output ("chi <version>")
+// and in the startup line; the version is read from the build information.
+const (
+	framework = "chi"
+	module    = "github.com/go-chi/chi/v5"
+)
 
 // shutdownGrace bounds how long in-flight requests may run after SIGTERM;
 // the runner's own grace period is longer, so the server always exits first.
@@ -40,7 +44,7 @@ func main() {
 	version := flag.Bool("version", false, "print the framework name and version, then exit")
 	flag.Parse()
 	if *version {
-		fmt.Println(framework, moduleVersion(framework))
+		fmt.Println(framework, moduleVersion(module))
 		return
 	}
 	if err := run(); err != nil {
@@ -67,7 +71,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("chi: %s %s listening on %s (h1, h2c)", framework, moduleVersion(framework), ln.Addr())
+	log.Printf("chi: %s %s listening on %s (h1, h2c)", module, moduleVersion(module), ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -26,8 +26,12 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// framework is the module whose version -version reports.
-const framework = "github.com/valyala/fasthttp"
+// framework and module name the engine in the -version output ("fasthttp <version>")
+// and in the startup line; the version is read from the build information.
+const (
+	framework = "fasthttp"
+	module    = "github.com/valyala/fasthttp"
+)
 
 // maxBody is larger than any scenario's body; fasthttp buffers the whole
 // body before the handler runs, so the handler sees every byte.
@@ -39,7 +43,7 @@ func main() {
 	version := flag.Bool("version", false, "print the framework name and version, then exit")
 	flag.Parse()
 	if *version {
-		fmt.Println(framework, moduleVersion(framework))
+		fmt.Println(framework, moduleVersion(module))
 		return
 	}
 	if err := run(); err != nil {
@@ -64,7 +68,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("fasthttp: %s %s listening on %s (h1)", framework, moduleVersion(framework), ln.Addr())
+	log.Printf("fasthttp: %s %s listening on %s (h1)", module, moduleVersion(module), ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -26,8 +26,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// framework is the module whose version -version reports.
-const framework = "github.com/gofiber/fiber/v2"
+// framework and module name the engine in the -version output ("fiber <version>")
+// and in the startup line; the version is read from the build information.
+const (
+	framework = "fiber"
+	module    = "github.com/gofiber/fiber/v2"
+)
 
 // maxBody is larger than any scenario's body; fiber (through fasthttp)
 // buffers the whole body before the handler runs.
@@ -39,7 +43,7 @@ func main() {
 	version := flag.Bool("version", false, "print the framework name and version, then exit")
 	flag.Parse()
 	if *version {
-		fmt.Println(framework, moduleVersion(framework))
+		fmt.Println(framework, moduleVersion(module))
 		return
 	}
 	if err := run(); err != nil {
@@ -60,7 +64,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("fiber: %s %s listening on %s (h1)", framework, moduleVersion(framework), ln.Addr())
+	log.Printf("fiber: %s %s listening on %s (h1)", module, moduleVersion(module), ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()

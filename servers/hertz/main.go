@@ -29,8 +29,12 @@ import (
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 )
 
-// framework is the module whose version -version reports.
-const framework = "github.com/cloudwego/hertz"
+// framework and module name the engine in the -version output ("hertz <version>")
+// and in the startup line; the version is read from the build information.
+const (
+	framework = "hertz"
+	module    = "github.com/cloudwego/hertz"
+)
 
 // maxBody is larger than any scenario's body; hertz buffers the whole body
 // before the handler runs (no streaming body is configured).
@@ -42,7 +46,7 @@ func main() {
 	version := flag.Bool("version", false, "print the framework name and version, then exit")
 	flag.Parse()
 	if *version {
-		fmt.Println(framework, moduleVersion(framework))
+		fmt.Println(framework, moduleVersion(module))
 		return
 	}
 	if err := run(); err != nil {
@@ -67,7 +71,7 @@ func run() error {
 		server.WithDisablePrintRoute(true),
 	)
 	route(h)
-	log.Printf("hertz: %s %s listening on %s (h1)", framework, moduleVersion(framework), addr)
+	log.Printf("hertz: %s %s listening on %s (h1)", module, moduleVersion(module), addr)
 
 	// Run, not Spin: Spin installs its own signal handling.
 	errc := make(chan error, 1)
