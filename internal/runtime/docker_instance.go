@@ -130,9 +130,11 @@ type dockerInstance struct {
 	done    chan struct{}
 	logDone chan struct{}
 
-	mu     sync.Mutex
-	status string
-	last   Stats
+	mu       sync.Mutex
+	status   string
+	last     Stats
+	cgLooked bool
+	cg       *cgroupReader
 
 	stopOnce sync.Once
 	stopRep  StopReport
@@ -201,29 +203,64 @@ func (c *dockerInstance) ExitStatus() string {
 	return c.status
 }
 
-// Sample reads one-shot stats from the engine. CPU is the cgroup's total
-// usage; memory is its usage less inactive file cache (as docker stats
-// shows it); the peak is the cgroup's max_usage (cgroup v1, which counts
-// page cache) or, where the engine gives none, the highest sample. Once
-// the container has exited the engine has no figures: the last sample is
-// returned.
+// Sample returns the container's resource use: from its cgroup files when
+// they are visible from here (see cgroupReader), else from the engine's
+// one-shot stats, which may be up to a second old. Memory is the usage
+// less inactive file cache (as docker stats shows it); the peak is the
+// kernel's high-water mark (which counts page cache) or, where there is
+// none, the highest sample. Once the container has exited the engine has
+// no figures: the last sample is returned.
 func (c *dockerInstance) Sample(ctx context.Context) (Stats, error) {
 	select {
 	case <-c.done:
 		return c.lastStats(), nil
 	default:
 	}
+	var s Stats
+	var err error
+	if cg := c.cgroup(ctx); cg != nil {
+		s, err = cg.read()
+		if err != nil { // the cgroup went away: the container is exiting
+			return c.lastStats(), nil
+		}
+	} else if s, err = c.apiStats(ctx); err != nil || s.Source == "" {
+		return c.lastStats(), err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.CPUSeconds = max(s.CPUSeconds, c.last.CPUSeconds)
+	s.PeakMemoryBytes = max(s.PeakMemoryBytes, c.last.PeakMemoryBytes)
+	c.last = s
+	return s, nil
+}
+
+// cgroup finds the container's cgroup once; nil means use the stats API.
+func (c *dockerInstance) cgroup(ctx context.Context) *cgroupReader {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.cgLooked {
+		c.cgLooked = true
+		if ins, err := c.d.cli.ContainerInspect(ctx, c.id); err == nil && ins.State != nil && ins.State.Pid > 0 {
+			c.cg, _ = findCgroup(ins.State.Pid)
+		}
+	}
+	return c.cg
+}
+
+// apiStats reads one-shot stats from the engine. A zero Stats (no Source)
+// means the container exited meanwhile.
+func (c *dockerInstance) apiStats(ctx context.Context) (Stats, error) {
 	resp, err := c.d.cli.ContainerStatsOneShot(ctx, c.id)
 	if err != nil {
-		return c.lastStats(), fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
+		return Stats{}, fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
 	}
 	defer resp.Body.Close()
 	var s container.StatsResponse
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return c.lastStats(), fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
+		return Stats{}, fmt.Errorf("runtime: stats of %s: %w", shortID(c.id), err)
 	}
 	if s.Read.IsZero() || s.CPUStats.CPUUsage.TotalUsage == 0 && s.MemoryStats.Usage == 0 {
-		return c.lastStats(), nil // exited between the check and the request
+		return Stats{}, nil
 	}
 	mem := int64(s.MemoryStats.Usage)
 	inactive, ok := s.MemoryStats.Stats["total_inactive_file"] // cgroup v1
@@ -233,15 +270,12 @@ func (c *dockerInstance) Sample(ctx context.Context) (Stats, error) {
 	if int64(inactive) < mem {
 		mem -= int64(inactive)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.last = Stats{
-		CPUSeconds:      max(c.last.CPUSeconds, float64(s.CPUStats.CPUUsage.TotalUsage)/1e9),
+	return Stats{
+		CPUSeconds:      float64(s.CPUStats.CPUUsage.TotalUsage) / 1e9,
 		MemoryBytes:     mem,
-		PeakMemoryBytes: max(c.last.PeakMemoryBytes, mem, int64(s.MemoryStats.MaxUsage)),
+		PeakMemoryBytes: max(mem, int64(s.MemoryStats.MaxUsage)),
 		Source:          "docker-stats",
-	}
-	return c.last, nil
+	}, nil
 }
 
 func (c *dockerInstance) lastStats() Stats {

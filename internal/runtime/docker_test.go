@@ -1,0 +1,207 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+)
+
+// newDockerRuntime returns the docker runtime, skipping the test when no
+// engine answers unless MATRIX_REQUIRE_DOCKER=1, which makes it fail.
+func newDockerRuntime(t *testing.T) *Docker {
+	t.Helper()
+	d, err := NewDocker(context.Background(), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		if os.Getenv("MATRIX_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("MATRIX_REQUIRE_DOCKER=1: %v", err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// buildHello builds a fresh image of testdata/hello and removes it when the
+// test ends.
+func buildHello(t *testing.T, d *Docker) (Spec, Artifact) {
+	t.Helper()
+	ctx := context.Background()
+	spec := Spec{Name: "runtime-test-hello", GoDir: helloModule(t)}
+	art, err := d.Build(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.cli.ImageRemove(context.Background(), art.Tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	return spec, art
+}
+
+// containerGone reports whether the engine no longer knows the container.
+func containerGone(t *testing.T, d *Docker, id string) bool {
+	t.Helper()
+	_, err := d.cli.ContainerInspect(context.Background(), id)
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return cerrdefs.IsNotFound(err)
+}
+
+// TestDocker builds one fresh image and runs every engine case on it, so
+// the image is built once per run and removed at the end.
+func TestDocker(t *testing.T) {
+	d := newDockerRuntime(t)
+	spec, art := buildHello(t, d)
+	t.Run("build-reuse", func(t *testing.T) { testDockerBuildReuse(t, d, spec, art) })
+	t.Run("serve", func(t *testing.T) { testDockerServe(t, d, spec, art) })
+	t.Run("exit-at-start", func(t *testing.T) { testDockerExitAtStart(t, d, spec, art) })
+	t.Run("cleanup", func(t *testing.T) { testDockerCleanup(t, d, spec, art) })
+	t.Run("missing-image", func(t *testing.T) { testDockerMissingImage(t, d) })
+}
+
+func testDockerBuildReuse(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	if art.Reused || !strings.HasPrefix(art.Tag, "matrix/runtime-test-hello:") {
+		t.Errorf("first build %+v: want a new image tagged matrix/runtime-test-hello:<hash>", art)
+	}
+	again, err := d.Build(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Reused || again.Ref != art.Ref {
+		t.Errorf("second build Reused=%v Ref=%s, want reuse of %s", again.Reused, again.Ref, art.Ref)
+	}
+}
+
+func testDockerServe(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	for _, network := range []string{"host", "bridge"} {
+		t.Run(network, func(t *testing.T) {
+			spec := spec
+			spec.Network = network
+			spec.MemoryBytes = 64 << 20
+			spec.CPUs = "0"
+			inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t), RunID: "test", Cell: "x/" + network})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := inst.StartReport().ID
+			if body := waitHTTP(t, inst); body != "hello" {
+				t.Errorf("body %q, want hello", body)
+			}
+			st, err := inst.Sample(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.CPUSeconds <= 0 || st.MemoryBytes <= 0 || st.PeakMemoryBytes < st.MemoryBytes {
+				t.Errorf("sample %+v: want CPU and memory > 0, peak >= memory", st)
+			}
+			rep, err := inst.Stop(ctx, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Killed || rep.ExitedBefore {
+				t.Errorf("stop report %+v: want a graceful stop", rep)
+			}
+			if !containerGone(t, d, id) {
+				t.Errorf("container %s still exists after Stop", id)
+			}
+			if !strings.Contains(inst.LogTail(4096), "listening on port") {
+				t.Errorf("log tail %q: want the server's output", inst.LogTail(4096))
+			}
+		})
+	}
+}
+
+func testDockerExitAtStart(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	spec.Command = []string{"-exit", "3"}
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, inst)
+	if got := inst.ExitStatus(); got != "exit status 3" {
+		t.Errorf("exit status %q, want exit status 3", got)
+	}
+	rep, err := inst.Stop(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.ExitedBefore {
+		t.Errorf("stop report %+v: want ExitedBefore", rep)
+	}
+	if tail := inst.LogTail(1024); !strings.Contains(tail, "bad configuration") {
+		t.Errorf("log tail %q: want the fatal message", tail)
+	}
+	if !containerGone(t, d, inst.StartReport().ID) {
+		t.Error("container still exists after Stop")
+	}
+}
+
+func testDockerMissingImage(t *testing.T, d *Docker) {
+	_, err := d.Build(context.Background(), Spec{Name: "ghost", Image: "matrix-test/no-such-image:never"})
+	if err == nil {
+		t.Fatal("Build of a missing image succeeded")
+	}
+	for _, want := range []string{"ghost", "matrix-test/no-such-image:never", d.endpoint, "No such image"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// testDockerCleanup kills a runner with SIGKILL after it started a
+// container; the next runner's Cleanup removes that container and keeps
+// its own.
+func testDockerCleanup(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+
+	helper := exec.Command(os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), helperEnv+"=docker", "HELPER_CACHE="+t.TempDir(), "HELPER_IMAGE="+art.Tag)
+	out, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper.Stderr = os.Stderr
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	helper.Process.Kill()
+	helper.Wait()
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	stale := strings.TrimSpace(line)
+	t.Cleanup(func() { d.remove(ctx, stale) })
+	if containerGone(t, d, stale) {
+		t.Fatal("the killed runner's container is already gone; the test proves nothing")
+	}
+
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop(ctx, time.Second)
+	removed, err := d.Cleanup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || !strings.Contains(removed[0], shortID(stale)) || !strings.Contains(removed[0], "helper-run") {
+		t.Errorf("cleanup removed %q, want only %s of run helper-run", removed, shortID(stale))
+	}
+	if !containerGone(t, d, stale) {
+		t.Error("stale container still exists")
+	}
+	if containerGone(t, d, inst.StartReport().ID) {
+		t.Error("cleanup removed the live runner's container")
+	}
+}
