@@ -172,3 +172,10 @@ func (m *Matrix) scenarioNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// ValidName reports whether s is a valid server, scenario or profile name:
+// [a-z0-9][a-z0-9._-]*, at most 64 characters, and not a name reserved for
+// a file of a run directory.
+func ValidName(s string) bool {
+	return nameRE.MatchString(s) && len(s) <= maxNameLen && !reservedNames[s]
+}

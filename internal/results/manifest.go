@@ -1,0 +1,168 @@
+package results
+
+import (
+	"time"
+
+	"github.com/matrixbench/matrix/internal/matrix"
+)
+
+// Manifest describes a run: what was run, how, where, from which commit,
+// and the status of every cell. It is the content of manifest.json.
+// Durations are integer nanoseconds.
+type Manifest struct {
+	SchemaVersion int    `json:"schema_version"`
+	RunID         string `json:"run_id"`
+	// State is StateRunning until the run ends, then StateFinished or
+	// StateInterrupted. A crashed run stays StateRunning.
+	State    RunState  `json:"state"`
+	Created  time.Time `json:"created"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Command is the command line that made (or last resumed) the run.
+	Command        []string    `json:"command,omitempty"`
+	Matrix         MatrixRef   `json:"matrix"`
+	Profile        ProfileInfo `json:"profile"`
+	Runtime        RuntimeInfo `json:"runtime"`
+	Git            GitInfo     `json:"git"`
+	Host           HostInfo    `json:"host"`
+	LoadgenVersion string      `json:"loadgen_version"`
+	Filters        Filters     `json:"filters"`
+	Shard          *Shard      `json:"shard,omitempty"`
+	// MergedFrom lists the run IDs of the shards a merged run was made of.
+	MergedFrom []string `json:"merged_from,omitempty"`
+	// Cells lists every cell of the run in matrix order, with its status
+	// as of the last manifest write. The cell files are the truth; the
+	// list is a summary (a crash may leave it behind them).
+	Cells []CellRef `json:"cells"`
+}
+
+// RunState says whether a run is still going.
+type RunState string
+
+// The states of a run.
+const (
+	StateRunning     RunState = "running"
+	StateFinished    RunState = "finished"
+	StateInterrupted RunState = "interrupted"
+)
+
+// MatrixRef identifies the matrix file a run used.
+type MatrixRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// ProfileInfo is the profile a run used, with every value written out.
+type ProfileInfo struct {
+	Name        string  `json:"name"`
+	WarmupNs    int64   `json:"warmup_ns"`
+	DurationNs  int64   `json:"duration_ns"`
+	Repeat      int     `json:"repeat"`
+	CooldownNs  int64   `json:"cooldown_ns"`
+	Scale       float64 `json:"scale"`
+	CPUs        string  `json:"cpus,omitempty"`
+	LoadgenCPUs string  `json:"loadgen_cpus,omitempty"`
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+	TargetHost  string  `json:"target_host,omitempty"`
+	BudgetNs    int64   `json:"budget_ns,omitempty"`
+}
+
+// ProfileOf converts a matrix profile to its results form.
+func ProfileOf(p matrix.Profile) ProfileInfo {
+	return ProfileInfo{
+		Name: p.Name, WarmupNs: int64(p.Warmup), DurationNs: int64(p.Duration),
+		Repeat: p.Repeat, CooldownNs: int64(p.Cooldown), Scale: p.Scale, CPUs: p.CPUs,
+		LoadgenCPUs: p.LoadgenCPUs, MemoryBytes: p.Memory, TargetHost: p.TargetHost,
+		BudgetNs: int64(p.Budget),
+	}
+}
+
+// RuntimeInfo describes where the servers ran.
+type RuntimeInfo struct {
+	// Name is "process" or "docker".
+	Name string `json:"name"`
+	// Endpoint is the Docker engine endpoint (DOCKER_HOST or the socket).
+	Endpoint string `json:"endpoint,omitempty"`
+	// EngineVersion is the Docker engine's version.
+	EngineVersion string `json:"engine_version,omitempty"`
+	// TargetHost is the address the load generator sent traffic to.
+	TargetHost string `json:"target_host,omitempty"`
+	// EngineHost describes the machine the servers ran on when it is not
+	// the load generator's (a remote engine), as the engine reports it.
+	EngineHost *HostInfo `json:"engine_host,omitempty"`
+	// Info holds anything else the runtime reported.
+	Info map[string]string `json:"info,omitempty"`
+}
+
+// GitInfo is the state of the project's checkout.
+type GitInfo struct {
+	// Commit is the full commit hash; empty outside a git checkout.
+	Commit string `json:"commit"`
+	// Dirty is set when the tree had uncommitted changes.
+	Dirty bool `json:"dirty"`
+}
+
+// HostInfo describes a machine.
+type HostInfo struct {
+	Hostname  string `json:"hostname"`
+	CPUModel  string `json:"cpu_model"`
+	Cores     int    `json:"cores"`
+	Kernel    string `json:"kernel"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	GoVersion string `json:"go_version,omitempty"`
+	MemBytes  int64  `json:"mem_bytes,omitempty"`
+}
+
+// Filters are the selection the run was made with.
+type Filters struct {
+	Servers   []string `json:"servers,omitempty"`
+	Scenarios []string `json:"scenarios,omitempty"`
+	Cells     []string `json:"cells,omitempty"`
+}
+
+// Shard records which part of the cells a run covers (K of N, from 1).
+type Shard struct {
+	K int `json:"k"`
+	N int `json:"n"`
+}
+
+// CellRef is one cell in the manifest.
+type CellRef struct {
+	// ID is "scenario/server".
+	ID       string `json:"id"`
+	Server   string `json:"server"`
+	Scenario string `json:"scenario"`
+	// Status is empty when the cell has no result yet.
+	Status Status `json:"status"`
+	Reason Reason `json:"reason,omitempty"`
+	// File is the cell's result file, relative to the run directory.
+	File string `json:"file"`
+}
+
+// RefOf returns the manifest entry for c.
+func RefOf(c *Cell) CellRef {
+	return CellRef{ID: c.ID(), Server: c.Server, Scenario: c.Scenario,
+		Status: c.Status, Reason: c.Reason, File: CellFile(c.Server, c.Scenario)}
+}
+
+// SetCell records ref in m.Cells, replacing the entry with the same ID or
+// appending a new one.
+func (m *Manifest) SetCell(ref CellRef) {
+	for i := range m.Cells {
+		if m.Cells[i].ID == ref.ID {
+			m.Cells[i] = ref
+			return
+		}
+	}
+	m.Cells = append(m.Cells, ref)
+}
+
+// Cell returns the entry of the cell with the given ID.
+func (m *Manifest) Cell(id string) (CellRef, bool) {
+	for _, c := range m.Cells {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return CellRef{}, false
+}

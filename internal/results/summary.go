@@ -1,0 +1,213 @@
+package results
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/matrixbench/matrix/loadgen"
+)
+
+// Summary condenses the measured repeats of a cell. Latencies come from the
+// repeats' histograms merged into one, never from averaging percentiles
+// (a mean of p99s is not a p99).
+type Summary struct {
+	// Repeats counts the repeats summarised: those with a Result whose
+	// status is ok or suspect (or not yet set).
+	Repeats int `json:"repeats"`
+	// MedianRPS is the median of RPS (the mean of the middle two for an
+	// even count).
+	MedianRPS float64 `json:"median_rps"`
+	// RPS is the successes per second of each summarised repeat, in order.
+	RPS []float64 `json:"rps"`
+	// LatencyNs are percentiles of the merged histogram, in nanoseconds
+	// (the histograms have microsecond resolution).
+	LatencyNs loadgen.Latency `json:"latency_ns"`
+	// Histogram is the merged histogram in microseconds: base64 of the
+	// compressed HdrHistogram V2 encoding (the standard "HISTF..." form).
+	Histogram string `json:"histogram,omitempty"`
+	// HistogramDropped counts values that did not fit the merged
+	// histogram's range; it should be 0.
+	HistogramDropped int64 `json:"histogram_dropped,omitempty"`
+	// Requests and Errors add up the summarised repeats.
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	// ErrorRatio is Errors / (Requests + Errors); 0 when both are 0.
+	ErrorRatio    float64                       `json:"error_ratio"`
+	ErrorsByClass map[loadgen.ErrorClass]uint64 `json:"errors_by_class,omitempty"`
+	// DominantError is the class with the most errors; empty without errors.
+	DominantError loadgen.ErrorClass `json:"dominant_error,omitempty"`
+	StatusCodes   map[string]uint64  `json:"status_codes,omitempty"`
+	// Protocol is the protocol negotiated, or the distinct protocols
+	// joined by "," when the repeats disagree.
+	Protocol          string `json:"protocol"`
+	ConnectionsOpened uint64 `json:"connections_opened"`
+	Reconnects        uint64 `json:"reconnects"`
+	Retried           uint64 `json:"retried"`
+	Backlog           uint64 `json:"backlog,omitempty"`
+	// ServerCPUSeconds and ClientCPUSeconds are medians over the repeats
+	// that sampled them; -1 when none did.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+	// PeakRSSBytes is the largest of the repeats'.
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+}
+
+// summarised reports whether repeat r enters the summary: it measured
+// something and the runner did not rule it out.
+func summarised(r Repeat) bool {
+	return r.Result != nil && (r.Status == "" || r.Status == StatusOK || r.Status == StatusSuspect)
+}
+
+// Summarize computes the summary of repeats; it returns nil when no repeat
+// measured anything. An error reports a histogram that could not be
+// decoded: the summary is still returned, with latencies from the other
+// repeats' histograms, and the error should go into the cell's Detail.
+func Summarize(repeats []Repeat) (*Summary, error) {
+	s := &Summary{ErrorsByClass: map[loadgen.ErrorClass]uint64{}, StatusCodes: map[string]uint64{}}
+	var merged *hdrhistogram.Histogram
+	var errs []string
+	var srvCPU, cliCPU []float64
+	protos := map[string]bool{}
+	for _, r := range repeats {
+		if !summarised(r) {
+			continue
+		}
+		res := r.Result
+		s.Repeats++
+		s.RPS = append(s.RPS, res.RPS)
+		s.add(res)
+		if res.Protocol != "" {
+			protos[string(res.Protocol)] = true
+		}
+		if r.ServerCPUSeconds >= 0 {
+			srvCPU = append(srvCPU, r.ServerCPUSeconds)
+		}
+		cliCPU = append(cliCPU, float64(res.ClientCPUNs)/1e9)
+		s.PeakRSSBytes = max(s.PeakRSSBytes, r.PeakRSSBytes)
+		h, err := DecodeHistogram(res.Histogram)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Sprintf("repeat %d: %v", r.Index, err))
+		case merged == nil:
+			merged = h
+		default:
+			s.HistogramDropped += merged.Merge(h)
+		}
+	}
+	if s.Repeats == 0 {
+		return nil, nil
+	}
+	s.MedianRPS = median(s.RPS)
+	s.ServerCPUSeconds = medianOr(srvCPU, -1)
+	s.ClientCPUSeconds = medianOr(cliCPU, -1)
+	s.Protocol = strings.Join(sortedKeys(protos), ",")
+	if s.Requests+s.Errors > 0 {
+		s.ErrorRatio = float64(s.Errors) / float64(s.Requests+s.Errors)
+	}
+	s.DominantError = dominant(s.ErrorsByClass)
+	if merged != nil && merged.TotalCount() > 0 {
+		s.LatencyNs = latencyNs(merged)
+		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+			s.Histogram = string(enc)
+		} else {
+			errs = append(errs, fmt.Sprintf("encoding the merged histogram: %v", err))
+		}
+	}
+	if len(errs) > 0 {
+		return s, fmt.Errorf("results: latency histograms: %s", strings.Join(errs, "; "))
+	}
+	return s, nil
+}
+
+// add adds the counters of res to s.
+func (s *Summary) add(res *loadgen.Result) {
+	s.Requests += res.Requests
+	s.Errors += res.Errors
+	for k, v := range res.ErrorsByClass {
+		s.ErrorsByClass[k] += v
+	}
+	for k, v := range res.StatusCodes {
+		s.StatusCodes[k] += v
+	}
+	s.ConnectionsOpened += res.ConnectionsOpened
+	s.Reconnects += res.Reconnects
+	s.Retried += res.Retried
+	s.Backlog += res.Backlog
+}
+
+// DecodeHistogram decodes a latency histogram as stored in results: base64
+// of the compressed HdrHistogram V2 encoding. It also accepts that form
+// base64-encoded a second time, which early load generator versions wrote.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	if s == "" {
+		return nil, fmt.Errorf("empty histogram")
+	}
+	// The standard form starts with the base64 of the V2 compressed cookie.
+	if !strings.HasPrefix(s, "HISTF") {
+		inner, err := base64.StdEncoding.DecodeString(s)
+		if err == nil && strings.HasPrefix(string(inner), "HISTF") {
+			s = string(inner)
+		}
+	}
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decoding histogram: %w", err)
+	}
+	return h, nil
+}
+
+// latencyNs reads the summary percentiles of a microsecond histogram.
+func latencyNs(h *hdrhistogram.Histogram) loadgen.Latency {
+	us := func(q float64) int64 { return h.ValueAtQuantile(q) * 1000 }
+	return loadgen.Latency{
+		Min: h.Min() * 1000, Mean: h.Mean() * 1000,
+		P50: us(50), P75: us(75), P90: us(90), P99: us(99), P999: us(99.9), P9999: us(99.99),
+		Max: h.Max() * 1000,
+	}
+}
+
+// median returns the median of xs (the mean of the middle two for an even
+// count); xs must not be empty.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// medianOr returns the median of xs, or def when xs is empty.
+func medianOr(xs []float64, def float64) float64 {
+	if len(xs) == 0 {
+		return def
+	}
+	return median(xs)
+}
+
+// dominant returns the class with the most errors (the first in
+// loadgen.ErrorClasses order on ties), or "" when there are none.
+func dominant(by map[loadgen.ErrorClass]uint64) loadgen.ErrorClass {
+	var best loadgen.ErrorClass
+	var n uint64
+	for _, c := range loadgen.ErrorClasses {
+		if by[c] > n {
+			best, n = c, by[c]
+		}
+	}
+	return best
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
