@@ -123,9 +123,13 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 	}
 	bo.failures = 0
 	d.everConnected.Store(true)
-	rec.dials.Add(1)
-	if bo.dialled {
-		rec.reconnects.Add(1)
+	// Dials after the measured window (while the run winds down) are
+	// not counted, so that the counts match the requests they served.
+	if d.st.phaseAt(d.st.now()) != phaseDone {
+		rec.dials.Add(1)
+		if bo.dialled {
+			rec.reconnects.Add(1)
+		}
 	}
 	bo.dialled = true
 	return c, nil

@@ -220,7 +220,7 @@ func (s *h1Slot) exchange(ctx context.Context, start int64) {
 			s.last = -1
 			return
 		case s.reused && !a.heard && !retrying:
-			s.rec.retried.Add(1)
+			s.rec.retry(end)
 			retrying = true
 			s.drop()
 			if !s.connect(ctx) {

@@ -128,6 +128,15 @@ func (r *recorder) latency(start, end int64) {
 	_ = r.secHist.RecordValue(us)
 }
 
+// retry counts a request sent again at offset at because the server had
+// provably not processed it; retries after the measured window are not
+// counted.
+func (r *recorder) retry(at int64) {
+	if r.st.phaseAt(at) != phaseDone {
+		r.retried.Add(1)
+	}
+}
+
 // failure records a failed request.
 func (r *recorder) failure(end int64, class errClass) {
 	ph := r.st.phaseAt(end)

@@ -51,15 +51,19 @@ type Result struct {
 	Histogram string `json:"histogram"`
 	// Timeseries has one point per second of the measured window.
 	Timeseries []Point `json:"timeseries"`
-	// ConnectionsOpened counts successful dials over the whole run.
+	// ConnectionsOpened counts successful dials during the warmup and the
+	// measured window (the connections of the warmup carry on into the
+	// window).
 	ConnectionsOpened uint64 `json:"connections_opened"`
-	// Reconnects counts dials after a connection's first one: announced
-	// closes, GOAWAYs and failures alike.
+	// Reconnects counts the dials, during the warmup and the measured
+	// window, that replaced a slot's earlier connection: announced closes,
+	// GOAWAYs and failures alike.
 	Reconnects uint64 `json:"reconnects"`
 	// Retried counts requests sent again because the server had provably not
 	// processed them (a kept-alive connection closed before any response
 	// byte, RFC 9112 9.3.1; streams above a GOAWAY's last-stream-id,
-	// RFC 9113 6.8). A retried request is not an error.
+	// RFC 9113 6.8), during the warmup and the measured window. A retried
+	// request is not an error.
 	Retried uint64 `json:"retried"`
 	// Backlog, in rated mode, counts the intended starts due before the end
 	// of the run that were never sent because every connection was busy:
