@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -57,10 +58,6 @@ func (d *Docker) Start(ctx context.Context, spec Spec, art Artifact, opts StartO
 
 // containerConfig translates spec into the engine's container settings.
 func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*container.Config, *container.HostConfig, error) {
-	logCap := opts.LogCap
-	if logCap <= 0 {
-		logCap = DefaultLogCap
-	}
 	init := true
 	cfg := &container.Config{
 		Image:      art.Ref,
@@ -77,12 +74,11 @@ func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*c
 		CapAdd:      spec.CapAdd,
 		SecurityOpt: []string{"no-new-privileges"},
 		Init:        &init,
-		// The engine keeps at most two files of logCap bytes, so a noisy
-		// server cannot fill the engine's disk; the runner keeps its own
-		// capped copy.
-		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{
-			"max-size": strconv.FormatInt(logCap, 10), "max-file": "2",
-		}},
+		// The runner saves the output it reads from the attached stream
+		// (capped, newest kept); an engine log would cost disk and engine
+		// CPU for a noisy server, and its rotation loses output a
+		// follower has not read yet.
+		LogConfig: container.LogConfig{Type: "none"},
 		Resources: container.Resources{CpusetCpus: spec.CPUs},
 	}
 	if spec.MemoryBytes > 0 {
@@ -126,7 +122,8 @@ type dockerInstance struct {
 	log    *ringLog
 	report StartReport
 
-	cancel  context.CancelFunc // ends the wait and log requests
+	cancel  context.CancelFunc // ends the wait request
+	attach  net.Conn           // the output stream
 	done    chan struct{}
 	logDone chan struct{}
 
@@ -141,19 +138,27 @@ type dockerInstance struct {
 	stopErr  error
 }
 
-// start registers the wait for the container's exit, starts it, and
-// follows its logs. The wait must be registered before the start: with
-// the next-exit condition, a server that exits at once is still seen.
+// start attaches to the container's output, registers the wait for its
+// exit, and starts it. Both must happen before the start: a server that
+// writes and exits at once is still seen, with all its output (the
+// next-exit wait condition only sees exits after it is registered).
 func (c *dockerInstance) start(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
+	att, err := c.d.cli.ContainerAttach(ctx, c.id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("attach: %w", err)
+	}
 	waitC, errC := c.d.cli.ContainerWait(bg, c.id, container.WaitConditionNextExit)
 	if err := c.d.cli.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
+		att.Close()
 		cancel()
 		return err
 	}
+	c.attach = att.Conn
 	go c.wait(bg, waitC, errC)
-	go c.follow(bg)
+	go c.copyOutput(att.Reader)
 	return nil
 }
 
@@ -178,17 +183,12 @@ func (c *dockerInstance) wait(ctx context.Context, waitC <-chan container.WaitRe
 	c.mu.Unlock()
 }
 
-// follow copies the container's output to the capped log until it exits.
-func (c *dockerInstance) follow(ctx context.Context) {
+// copyOutput copies the container's output to the capped log until the
+// container exits (the engine then ends the stream). Without a TTY the
+// engine multiplexes stdout and stderr with frame headers.
+func (c *dockerInstance) copyOutput(r io.Reader) {
 	defer close(c.logDone)
-	rc, err := c.d.cli.ContainerLogs(ctx, c.id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
-	if err != nil {
-		fmt.Fprintf(c.log, "[matrix: cannot read the container's log: %v]\n", err)
-		return
-	}
-	defer rc.Close()
-	// No TTY, so the engine multiplexes stdout and stderr with headers.
-	stdcopy.StdCopy(c.log, c.log, rc)
+	stdcopy.StdCopy(c.log, c.log, r)
 }
 
 func (c *dockerInstance) Addr() string                { return c.addr }
@@ -339,6 +339,7 @@ func (c *dockerInstance) stop(ctx context.Context, grace time.Duration) (StopRep
 		err = fmt.Errorf("runtime: %w", err)
 	}
 	c.cancel()
+	c.attach.Close()
 	<-c.logDone
 	var lerr error
 	rep.Log, lerr = c.log.Close()

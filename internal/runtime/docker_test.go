@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,8 @@ func TestDocker(t *testing.T) {
 	t.Run("exit-at-start", func(t *testing.T) { testDockerExitAtStart(t, d, spec, art) })
 	t.Run("cleanup", func(t *testing.T) { testDockerCleanup(t, d, spec, art) })
 	t.Run("missing-image", func(t *testing.T) { testDockerMissingImage(t, d) })
+	t.Run("dockerfile", func(t *testing.T) { testDockerfile(t, d, art) })
+	t.Run("log-cap", func(t *testing.T) { testDockerLogCap(t, d, spec, art) })
 }
 
 func testDockerBuildReuse(t *testing.T, d *Docker, spec Spec, art Artifact) {
@@ -102,6 +105,15 @@ func testDockerServe(t *testing.T, d *Docker, spec Spec, art Artifact) {
 			}
 			if st.CPUSeconds <= 0 || st.MemoryBytes <= 0 || st.PeakMemoryBytes < st.MemoryBytes {
 				t.Errorf("sample %+v: want CPU and memory > 0, peak >= memory", st)
+			}
+			// The stats API, used when the cgroup is not visible from here,
+			// must agree on the order of magnitude.
+			api, err := inst.(*dockerInstance).apiStats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if api.Source != "docker-stats" || api.CPUSeconds < st.CPUSeconds || api.MemoryBytes <= 0 {
+				t.Errorf("stats API %+v after cgroup sample %+v", api, st)
 			}
 			rep, err := inst.Stop(ctx, 5*time.Second)
 			if err != nil {
@@ -203,5 +215,72 @@ func testDockerCleanup(t *testing.T, d *Docker, spec Spec, art Artifact) {
 	}
 	if containerGone(t, d, inst.StartReport().ID) {
 		t.Error("cleanup removed the live runner's container")
+	}
+}
+
+// testDockerfile builds a Dockerfile context on top of the fresh image (no
+// registry needed), runs it, and reuses it on a second build.
+func testDockerfile(t *testing.T, d *Docker, base Artifact) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	df := "FROM " + base.Tag + "\nCMD [\"-noise\", \"1000\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Name: "runtime-test-dockerfile", Dockerfile: dir}
+	art, err := d.Build(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.cli.ImageRemove(context.Background(), art.Tag, image.RemoveOptions{Force: true}) })
+	if art.Reused {
+		t.Errorf("first build %+v reported Reused", art)
+	}
+	if again, err := d.Build(ctx, spec); err != nil || !again.Reused || again.Ref != art.Ref {
+		t.Errorf("second build %+v, %v: want reuse of %s", again, err, art.Ref)
+	}
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, inst)
+	if _, err := inst.Stop(ctx, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(inst.LogTail(4096), "noise done") {
+		t.Errorf("log %q: want the CMD of the Dockerfile to have run", inst.LogTail(4096))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM matrix-test/no-such-base:never\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Build(ctx, spec); err == nil || !strings.Contains(err.Error(), "no-such-base") {
+		t.Errorf("build from a missing base: error %v, want the engine's message", err)
+	}
+}
+
+// testDockerLogCap runs a server that writes 5 MB before serving with a
+// 64 KiB cap: the saved log holds the newest 64 KiB.
+func testDockerLogCap(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	spec.Command = []string{"-noise", "5000000"}
+	logPath := filepath.Join(t.TempDir(), "server.log")
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t), LogPath: logPath, LogCap: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, inst)
+	rep, err := inst.Stop(ctx, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Log.Truncated || rep.Log.Kept != 64<<10 || rep.Log.Written < 5000000 {
+		t.Errorf("log report %+v: want 5 MB written, 64 KiB kept", rep.Log)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(lastBytes(string(b), 200), "listening on port") {
+		t.Errorf("log ends %q: want the newest lines", lastBytes(string(b), 200))
 	}
 }

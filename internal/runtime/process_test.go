@@ -258,3 +258,28 @@ func TestProcessCleanup(t *testing.T) {
 		t.Error("cleanup killed a server of the live runner")
 	}
 }
+
+func TestProcessBuildErrors(t *testing.T) {
+	ctx := context.Background()
+	p := newProcessRuntime(t)
+	broken := t.TempDir()
+	os.WriteFile(filepath.Join(broken, "go.mod"), []byte("module broken\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(broken, "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"compile error", Spec{Name: "broken", GoDir: broken}, "undefinedThing"},
+		{"missing program", Spec{Name: "ghost", Command: []string{"./no-such-server"}, Dir: broken}, "no-such-server"},
+		{"image", Spec{Name: "img", Image: "nginx"}, "cannot run an image"},
+		{"two sources", Spec{Name: "two", GoDir: broken, Image: "x"}, "exclusive"},
+		{"nothing", Spec{Name: "none"}, "no command"},
+	}
+	for _, tt := range tests {
+		_, err := p.Build(ctx, tt.spec)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.want)
+		}
+	}
+}

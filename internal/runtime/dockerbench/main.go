@@ -4,7 +4,7 @@
 // (stop-to-removed), over a number of cells of a FROM-scratch image of a
 // tiny Go server. It prints every cell and the medians.
 //
-//	go run ./internal/runtime/dockerbench [-cells 10] [-dir internal/runtime/testdata/hello]
+//	go run ./internal/runtime/dockerbench [-cells 10] [-dir internal/runtime/testdata/hello] [-check]
 package main
 
 import (
@@ -24,7 +24,21 @@ func main() {
 	cells := flag.Int("cells", 10, "number of measured cells")
 	dir := flag.String("dir", "internal/runtime/testdata/hello", "Go module of the server")
 	grace := flag.Duration("grace", 5*time.Second, "stop grace period")
+	check := flag.Bool("check", false, "only check that an engine answers")
 	flag.Parse()
+	if *check {
+		d, err := runtime.NewDocker(context.Background(), runtime.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dockerbench:", err)
+			os.Exit(1)
+		}
+		d.Close()
+		return
+	}
+	if *cells < 1 {
+		fmt.Fprintln(os.Stderr, "dockerbench: -cells must be at least 1")
+		os.Exit(2)
+	}
 	if err := run(context.Background(), *cells, *dir, *grace); err != nil {
 		fmt.Fprintln(os.Stderr, "dockerbench:", err)
 		os.Exit(1)
