@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh [h1|h2c] - run nginx for the matrix in the foreground on $PORT.
+# run.sh [h1|h2c] - run nginx for the matrix in the foreground on $PORT; the
+# protocol comes from the argument, else $NGINX_PROTOCOL, else h1.
 # run.sh -version prints "nginx <version>".
 #
 # nginx 1.22 cannot serve HTTP/1.1 and cleartext HTTP/2 on one port: a
@@ -9,7 +10,7 @@
 # this process may run on) are optional.
 set -eu
 
-proto=${1:-h1}
+proto=${1:-${NGINX_PROTOCOL:-h1}}
 case $proto in
 -version | --version) echo "nginx $(nginx -v 2>&1 | sed -n "s|.*nginx/||p")"; exit 0 ;;
 h1) http2= ;;
