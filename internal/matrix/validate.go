@@ -36,6 +36,9 @@ func (p *parser) validate(m *Matrix) {
 		}
 	}
 	p.checkRatedBases(m)
+	if len(p.errs) == 0 && len(m.cells()) == 0 {
+		p.errorf(nil, "", "the matrix has no cell: no server speaks a scenario's protocol, or exclude removes everything")
+	}
 }
 
 // errorAt records a problem at a stored position.
