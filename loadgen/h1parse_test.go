@@ -40,7 +40,7 @@ func socketPair(t *testing.T) (client, server net.Conn) {
 // parseOver sends wire from a real socket's server end, closing it
 // afterwards when closeAfter is set, and parses one response on the client
 // end with a read buffer of bufSize bytes (0: the default).
-func parseOver(t *testing.T, wire string, head, closeAfter bool, bufSize int) (h1Response, error, *h1Reader) {
+func parseOver(t *testing.T, wire string, head, closeAfter bool, bufSize int) (h1Response, error) {
 	t.Helper()
 	client, server := socketPair(t)
 	go func() {
@@ -61,8 +61,7 @@ func parseOver(t *testing.T, wire string, head, closeAfter bool, bufSize int) (h
 		rd.buf = make([]byte, bufSize)
 	}
 	rd.reset(client)
-	res, err := rd.readResponse(head)
-	return res, err, &rd
+	return rd.readResponse(head)
 }
 
 func TestReadResponse(t *testing.T) {
@@ -127,7 +126,7 @@ func TestReadResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err, _ := parseOver(t, tt.wire, tt.head, tt.closeAfter, tt.bufSize)
+			got, err := parseOver(t, tt.wire, tt.head, tt.closeAfter, tt.bufSize)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("error = %v, want %v", err, tt.wantErr)
 			}

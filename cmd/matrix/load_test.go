@@ -195,9 +195,9 @@ func TestCmdLoadBadInput(t *testing.T) {
 func TestWriteSummary(t *testing.T) {
 	r := &loadgen.Result{
 		Requests: 1234567, Errors: 12, RPS: 123456.7, BytesRead: 16049371,
-		ErrorsByClass: map[loadgen.ErrorClass]uint64{loadgen.ClassConnect: 10, loadgen.ClassTimeout: 2, loadgen.ClassRead: 0},
-		StatusCodes:   map[string]uint64{"503": 3, "200": 1234567},
-		LatencyNs:     loadgen.Latency{Min: 24000, Mean: 163400, P50: 163000, P75: 243000, P90: 300000, P99: 1562000, P999: 3401000, P9999: 14435000, Max: 2_500_000_000},
+		ErrorsByClass:     map[loadgen.ErrorClass]uint64{loadgen.ClassConnect: 10, loadgen.ClassTimeout: 2, loadgen.ClassRead: 0},
+		StatusCodes:       map[string]uint64{"503": 3, "200": 1234567},
+		LatencyNs:         loadgen.Latency{Min: 24000, Mean: 163400, P50: 163000, P75: 243000, P90: 300000, P99: 1562000, P999: 3401000, P9999: 14435000, Max: 2_500_000_000},
 		ConnectionsOpened: 66, Reconnects: 2, Retried: 1, Protocol: loadgen.ProtocolH1, DurationNs: int64(10 * time.Second),
 		ClientCPUNs: 6_172_835_000, Backlog: 7, EndedEarly: "no connection could be opened",
 		Config: loadgen.ResultConfig{URL: "http://h/", Method: "GET", Connections: 64, WarmupNs: int64(time.Second), Rate: 200000, GOMAXPROCS: 1},
