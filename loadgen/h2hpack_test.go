@@ -1,0 +1,204 @@
+package loadgen
+
+import (
+	"bytes"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// checkReusable proves that a header block can be sent on any stream of any
+// connection: every field representation is an indexed static entry or a
+// literal without indexing (or never indexed) with a static or literal
+// name, and there is no dynamic table size update (RFC 7541 6).
+func checkReusable(t *testing.T, b []byte) {
+	t.Helper()
+	for p := b; len(p) > 0; {
+		first := p[0]
+		var idx uint64
+		var ok bool
+		switch {
+		case first&0x80 != 0:
+			if idx, p, ok = hpackInt(7, p); !ok || idx == 0 || idx > 61 {
+				t.Fatalf("indexed field %d is not a static entry", idx)
+			}
+			continue
+		case first&0xe0 == 0: // without indexing or never indexed
+			if idx, p, ok = hpackInt(4, p); !ok || idx > 61 {
+				t.Fatalf("literal with name index %d", idx)
+			}
+		default:
+			t.Fatalf("representation 0x%02x touches the dynamic table", first)
+		}
+		strs := 1
+		if idx == 0 {
+			strs = 2
+		}
+		for ; strs > 0; strs-- {
+			var n uint64
+			if n, p, ok = hpackInt(7, p); !ok || n > uint64(len(p)) {
+				t.Fatalf("bad string length")
+			}
+			p = p[n:]
+		}
+	}
+}
+
+func TestH2RequestBlock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []hpack.HeaderField
+	}{
+		{"GET", Config{URL: "http://127.0.0.1:8080/a?b=c"}, []hpack.HeaderField{
+			{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+			{Name: ":authority", Value: "127.0.0.1:8080"}, {Name: ":path", Value: "/a?b=c"},
+			{Name: "user-agent", Value: "matrix-loadgen/" + Version},
+		}},
+		{"POST over TLS with headers", Config{
+			URL: "https://example.test/upload", Method: "POST", Body: make([]byte, 200000),
+			Headers: []Header{
+				{"Host", "other.test"}, {"X-Mixed-Case", "v"}, {"Connection", "keep-alive"},
+				{"Transfer-Encoding", "chunked"}, {"TE", "trailers"}, {"User-Agent", "ua"},
+				{"Content-Length", "1"},
+			},
+		}, []hpack.HeaderField{
+			{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "https"},
+			{Name: ":authority", Value: "other.test"}, {Name: ":path", Value: "/upload"},
+			{Name: "x-mixed-case", Value: "v"}, {Name: "te", Value: "trailers"},
+			{Name: "user-agent", Value: "ua"}, {Name: "content-length", Value: "200000"},
+		}},
+		{"empty PUT", Config{URL: "http://h/", Method: "PUT"}, []hpack.HeaderField{
+			{Name: ":method", Value: "PUT"}, {Name: ":scheme", Value: "http"},
+			{Name: ":authority", Value: "h"}, {Name: ":path", Value: "/"},
+			{Name: "content-length", Value: "0"},
+			{Name: "user-agent", Value: "matrix-loadgen/" + Version},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg, err := newTarget(&tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := h2RequestBlock(&tc.cfg, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReusable(t, b)
+			// Decoding the same bytes twice with one decoder gives the
+			// same fields: the block leaves the table as it found it.
+			dec := hpack.NewDecoder(4096, nil)
+			for i := 0; i < 2; i++ {
+				got, err := dec.DecodeFull(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("decoded %v\nwant    %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestHpackInt(t *testing.T) {
+	for _, tc := range []struct {
+		prefix byte
+		in     []byte
+		want   uint64
+		ok     bool
+	}{
+		{5, []byte{0x0a}, 10, true},             // RFC 7541 C.1.1
+		{5, []byte{0x1f, 0x9a, 0x0a}, 1337, true}, // C.1.2
+		{8, []byte{0x2a}, 42, true},             // C.1.3
+		{7, []byte{0xff, 0x80}, 0, false},       // truncated
+		{7, nil, 0, false},
+		{7, []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 0, false}, // too long
+	} {
+		got, rest, ok := hpackInt(tc.prefix, tc.in)
+		if ok != tc.ok || (ok && (got != tc.want || len(rest) != 0)) {
+			t.Errorf("hpackInt(%d, % x) = %d, % x, %v; want %d, %v", tc.prefix, tc.in, got, rest, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// statusBlock encodes :status as a given representation, followed by a
+// field that goes into the dynamic table.
+func statusBlock(t *testing.T, enc *hpack.Encoder, buf *bytes.Buffer, status int, kind string) []byte {
+	t.Helper()
+	buf.Reset()
+	v := strconv.Itoa(status)
+	switch kind {
+	case "encoder": // static index, or Huffman literal with incremental indexing then dynamic index
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: v})
+	case "plain":
+		buf.Write([]byte{0x08, byte(len(v))})
+		buf.WriteString(v)
+	case "huffman never indexed":
+		h := hpack.AppendHuffmanString(nil, v)
+		buf.Write([]byte{0x18, 0x80 | byte(len(h))})
+		buf.Write(h)
+	case "literal name":
+		buf.Write([]byte{0x00, 7})
+		buf.WriteString(":status")
+		buf.Write([]byte{byte(len(v))})
+		buf.WriteString(v)
+	case "size update first":
+		buf.Write([]byte{0x3f, 0xe1, 0x1f}) // table size 4096 (RFC 7541 6.3)
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: v})
+	}
+	enc.WriteField(hpack.HeaderField{Name: "date", Value: "Mon, 01 Jan 2024 00:00:0" + strconv.Itoa(status%10) + " GMT"})
+	return bytes.Clone(buf.Bytes())
+}
+
+// decodeStatus must agree with a plain hpack.Decoder on every block of a
+// connection, through every representation of :status, whether or not the
+// fast path reads it.
+func TestH2DecodeStatus(t *testing.T) {
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	ref := hpack.NewDecoder(4096, nil)
+	c := &h2Conn{}
+	c.dec = hpack.NewDecoder(4096, c.onField)
+	fast := 0
+	for round := 0; round < 3; round++ {
+		for _, kind := range []string{"encoder", "plain", "huffman never indexed", "literal name", "size update first"} {
+			for _, status := range []int{100, 103, 200, 204, 206, 304, 400, 404, 500, 502, 599} {
+				b := statusBlock(t, enc, &buf, status, kind)
+				fields, err := ref.DecodeFull(b)
+				if err != nil {
+					t.Fatalf("%s %d: reference decoder: %v", kind, status, err)
+				}
+				if fields[0].Name != ":status" || fields[0].Value != strconv.Itoa(status) {
+					t.Fatalf("%s %d: reference decoded %v", kind, status, fields)
+				}
+				if _, ok := hpackStatus(b, &c.scratch); ok {
+					fast++
+				}
+				got, err := c.decodeStatus(b)
+				if err != nil || got != status {
+					t.Fatalf("%s %d: decodeStatus = %d, %v", kind, status, got, err)
+				}
+			}
+		}
+	}
+	if fast == 0 {
+		t.Error("the fast path never read the status")
+	}
+	// Trailers have no status; a malformed one is -1.
+	buf.Reset()
+	enc.WriteField(hpack.HeaderField{Name: "grpc-status", Value: "0"})
+	if got, err := c.decodeStatus(buf.Bytes()); got != 0 || err != nil {
+		t.Errorf("trailers: status %d, %v; want 0", got, err)
+	}
+	buf.Reset()
+	enc.WriteField(hpack.HeaderField{Name: ":status", Value: "2000"})
+	if got, err := c.decodeStatus(buf.Bytes()); got != -1 || err != nil {
+		t.Errorf("malformed: status %d, %v; want -1", got, err)
+	}
+	if _, err := c.decodeStatus([]byte{0xff, 0xff, 0xff}); err == nil {
+		t.Error("corrupt block decoded without error")
+	}
+}
