@@ -110,10 +110,10 @@ func TestHpackInt(t *testing.T) {
 		want   uint64
 		ok     bool
 	}{
-		{5, []byte{0x0a}, 10, true},             // RFC 7541 C.1.1
+		{5, []byte{0x0a}, 10, true},               // RFC 7541 C.1.1
 		{5, []byte{0x1f, 0x9a, 0x0a}, 1337, true}, // C.1.2
-		{8, []byte{0x2a}, 42, true},             // C.1.3
-		{7, []byte{0xff, 0x80}, 0, false},       // truncated
+		{8, []byte{0x2a}, 42, true},               // C.1.3
+		{7, []byte{0xff, 0x80}, 0, false},         // truncated
 		{7, nil, 0, false},
 		{7, []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 0, false}, // too long
 	} {

@@ -137,7 +137,7 @@ type Server struct {
 	wg  sync.WaitGroup
 
 	conns, requests, responses, resets, bodyBytes, uploaded, goaways atomic.Int64
-	maxOpen, violations                                             atomic.Int64
+	maxOpen, violations                                              atomic.Int64
 
 	mu      sync.Mutex
 	reason  string
