@@ -39,6 +39,11 @@ func (d *Docker) Start(ctx context.Context, spec Spec, art Artifact, opts StartO
 	t0 := time.Now()
 	created, err := d.cli.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{}, nil, name)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The engine may have created the container after the request
+			// was abandoned: remove it by name so it is not left behind.
+			d.remove(ctx, name)
+		}
 		log.Close()
 		return nil, fmt.Errorf("runtime: create container for %s at %s: %w", spec.Name, d.endpoint, err)
 	}

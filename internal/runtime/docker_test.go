@@ -62,6 +62,7 @@ func TestDocker(t *testing.T) {
 	spec, art := buildHello(t, d)
 	t.Run("build-reuse", func(t *testing.T) { testDockerBuildReuse(t, d, spec, art) })
 	t.Run("serve", func(t *testing.T) { testDockerServe(t, d, spec, art) })
+	t.Run("stop-cancelled", func(t *testing.T) { testDockerStopCancelled(t, d, spec, art) })
 	t.Run("exit-at-start", func(t *testing.T) { testDockerExitAtStart(t, d, spec, art) })
 	t.Run("cleanup", func(t *testing.T) { testDockerCleanup(t, d, spec, art) })
 	t.Run("missing-image", func(t *testing.T) { testDockerMissingImage(t, d) })
@@ -232,7 +233,9 @@ func testDockerfile(t *testing.T, d *Docker, base Artifact) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.cli.ImageRemove(context.Background(), art.Tag, image.RemoveOptions{Force: true}) })
+	t.Cleanup(func() {
+		d.cli.ImageRemove(context.Background(), art.Tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
 	if art.Reused {
 		t.Errorf("first build %+v reported Reused", art)
 	}
@@ -282,5 +285,27 @@ func testDockerLogCap(t *testing.T, d *Docker, spec Spec, art Artifact) {
 	}
 	if !strings.Contains(lastBytes(string(b), 200), "listening on port") {
 		t.Errorf("log ends %q: want the newest lines", lastBytes(string(b), 200))
+	}
+}
+
+// testDockerStopCancelled stops with a cancelled context, as an interrupted
+// runner does: no grace, but the container is still removed.
+func testDockerStopCancelled(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx, cancel := context.WithCancel(context.Background())
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, inst)
+	cancel()
+	rep, err := inst.Stop(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Killed {
+		t.Errorf("stop report %+v: want Killed (no grace once cancelled)", rep)
+	}
+	if !containerGone(t, d, inst.StartReport().ID) {
+		t.Error("container still exists after Stop with a cancelled context")
 	}
 }
