@@ -249,3 +249,26 @@ func created(r RunRef) time.Time {
 	}
 	return r.Manifest.Created
 }
+
+// RemoveTemp removes the temporary files that atomic writes interrupted by
+// a crash left in the run directory, and returns their paths. Call it when
+// resuming a run, never while another process writes to it.
+func (r *Run) RemoveTemp() ([]string, error) {
+	var removed []string
+	err := filepath.WalkDir(r.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.Contains(d.Name(), ".tmp-") {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			removed = append(removed, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("results: removing temporary files: %w", err)
+	}
+	return removed, nil
+}

@@ -1,8 +1,12 @@
 package results
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -152,11 +156,53 @@ func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
 			s = string(inner)
 		}
 	}
+	if err := checkGeometry(s); err != nil {
+		return nil, fmt.Errorf("decoding histogram: %w", err)
+	}
 	h, err := hdrhistogram.Decode([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("decoding histogram: %w", err)
 	}
 	return h, nil
+}
+
+// Bounds on the geometry of a histogram read from a file. The counts array
+// is allocated from the geometry before any count is read, so a crafted
+// header could otherwise ask for tens of megabytes; these bounds keep it
+// under about 25 MB while admitting any latency histogram (2^40 us is
+// twelve days) at up to 5 significant digits.
+const (
+	maxHistSigFigs  = 5
+	maxHistHighest  = 1 << 40
+	histHeaderBytes = 40 // the V2 header inside the compressed payload
+)
+
+// checkGeometry reads the header of a V2 compressed histogram (base64) and
+// refuses geometries beyond the bounds above.
+func checkGeometry(s string) error {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	if len(raw) < 8 {
+		return fmt.Errorf("%d bytes: too short", len(raw))
+	}
+	z, err := zlib.NewReader(bytes.NewReader(raw[8:]))
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	var hdr [histHeaderBytes]byte
+	if _, err := io.ReadFull(z, hdr[:]); err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	sig := int32(binary.BigEndian.Uint32(hdr[12:16]))
+	lowest := int64(binary.BigEndian.Uint64(hdr[16:24]))
+	highest := int64(binary.BigEndian.Uint64(hdr[24:32]))
+	if sig < 0 || sig > maxHistSigFigs || highest < 1 || highest > maxHistHighest || lowest > highest {
+		return fmt.Errorf("geometry %d..%d at %d digits is outside what results hold", lowest, highest, sig)
+	}
+	return nil
 }
 
 // latencyNs reads the summary percentiles of a microsecond histogram.
