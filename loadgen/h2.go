@@ -47,6 +47,7 @@ const (
 type h2Driver struct {
 	st      *runState
 	block   []byte // request header block, encoded once (h2RequestBlock)
+	static  *hpStatic
 	proto   Protocol
 	streams int   // streams wanted per connection, before the server's limit
 	timeout int64 // per-request timeout in nanoseconds
@@ -59,6 +60,7 @@ func newH2Driver(st *runState) *h2Driver {
 		proto:   ProtocolH2C,
 		streams: max(st.cfg.Streams, 1),
 		timeout: int64(st.cfg.timeout()),
+		static:  newHPStatic(),
 	}
 	if st.target.tls {
 		d.proto = ProtocolH2

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // never is a time on runState's clock that never comes.
@@ -35,12 +33,10 @@ type h2Conn struct {
 	unstamped []int32  // streams written since the last flush
 	uploads   []uint32 // streams whose body waits for send window, in order
 	hblock    []byte   // a header block split over CONTINUATION frames
-	scratch   bytes.Buffer
-	emit      func(hpack.HeaderField)
+	hdec      *statusDecoder
 
-	nc  net.Conn
-	fr  *http2.Framer
-	dec *hpack.Decoder
+	nc net.Conn
+	fr *http2.Framer
 
 	ready     bool   // the server's SETTINGS has arrived (RFC 9113 3.4)
 	goingAway bool   // open no more streams; end when none is in flight
@@ -68,8 +64,6 @@ type h2Conn struct {
 	dataLeft int    // bytes of the current DATA frame still to skip
 	dataID   uint32 // its stream, or 0 when no stream wants it
 	dataEnd  bool   // it carries END_STREAM
-
-	fieldStatus int // :status seen by the decoder's emit function
 }
 
 func newH2Conn(d *h2Driver, rec *recorder) *h2Conn {
@@ -84,9 +78,9 @@ func newH2Conn(d *h2Driver, rec *recorder) *h2Conn {
 		due:       -1,
 		unstamped: make([]int32, 0, d.streams),
 		uploads:   make([]uint32, 0, d.streams),
+		hdec:      newStatusDecoder(d.static),
 	}
 	c.tr.st = d.st
-	c.emit = c.onField
 	return c
 }
 
@@ -153,8 +147,7 @@ func (c *h2Conn) reset(nc net.Conn) {
 	c.bw.Reset(nc)
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetMaxReadFrameSize(h2MaxFrame)
-	c.dec = hpack.NewDecoder(4096, c.emit)
-	c.dec.SetMaxStringLength(h2MaxHeaderBlock)
+	c.hdec.reset()
 	c.ready, c.goingAway, c.goawayErr = false, false, false
 	c.lastID = math.MaxUint32
 	c.nextID = 1

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // frameHeaderLen is the size of an HTTP/2 frame header (RFC 9113 4.1).
@@ -226,7 +225,7 @@ func (c *h2Conn) onContinuation(fh http2.FrameHeader) error {
 // responses are skipped, a final one sets the status, and a block after it
 // is the trailers, which end the stream (RFC 9113 8.1).
 func (c *h2Conn) onHeaderBlock(id uint32, block []byte, end bool) error {
-	status, err := c.decodeStatus(block)
+	status, err := c.hdec.decode(block)
 	if err != nil {
 		// The decoder's state is lost (RFC 9113 4.3).
 		return h2ConnError{http2.ErrCodeCompression, err.Error()}
@@ -262,32 +261,6 @@ func (c *h2Conn) onHeaderBlock(id uint32, block []byte, end bool) error {
 		}
 	}
 	return nil
-}
-
-// decodeStatus runs a header block through the connection's HPACK decoder
-// and returns its :status, 0 if it has none or -1 if it is malformed.
-func (c *h2Conn) decodeStatus(block []byte) (int, error) {
-	status, fast := hpackStatus(block, &c.scratch)
-	c.dec.SetEmitEnabled(!fast)
-	c.fieldStatus = 0
-	if _, err := c.dec.Write(block); err != nil {
-		return 0, err
-	}
-	if err := c.dec.Close(); err != nil {
-		return 0, err
-	}
-	if !fast {
-		status = c.fieldStatus
-	}
-	return status, nil
-}
-
-// onField is the HPACK decoder's emit function, enabled only when
-// hpackStatus could not read the status by itself.
-func (c *h2Conn) onField(f hpack.HeaderField) {
-	if f.Name == ":status" && c.fieldStatus == 0 {
-		c.fieldStatus = parseStatus([]byte(f.Value))
-	}
 }
 
 // onRSTStream handles a stream reset by the server (RFC 9113 6.4).
