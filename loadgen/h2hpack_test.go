@@ -3,9 +3,9 @@ package loadgen
 import (
 	"bytes"
 	"math/rand/v2"
-	"strings"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2/hpack"
