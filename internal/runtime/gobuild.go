@@ -20,7 +20,7 @@ import (
 // binary (no cgo) runs in a FROM-scratch image and on any host; -trimpath
 // keeps the build directory out of the binary so the bytes depend only on
 // the sources.
-var goBuildFlags = []string{"build", "-trimpath", "-o"}
+const goBuildFlags = "build -trimpath -o"
 
 // goBuilder compiles Go servers into a cache directory keyed by a hash of
 // their inputs.
@@ -59,7 +59,7 @@ func (g *goBuilder) inputHash(ctx context.Context, dir, goos, goarch string) (st
 	if err != nil {
 		return "", err
 	}
-	return treeHash(dir, "go-build-v1", version, goos, goarch, "CGO_ENABLED=0", strings.Join(goBuildFlags, " "))
+	return treeHash(dir, "go-build-v1", version, goos, goarch, "CGO_ENABLED=0", goBuildFlags)
 }
 
 // build compiles the module in dir to a static binary for goos/goarch and
@@ -78,9 +78,9 @@ func (g *goBuilder) build(ctx context.Context, name, dir, goos, goarch string) (
 	}
 	// Build to a temporary name and rename: a concurrent runner or a crash
 	// never leaves a half-written binary under the final name.
-	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	tmp := fmt.Sprintf("%s.tmp-%d-%s", path, os.Getpid(), randomHex(4))
 	defer os.Remove(tmp)
-	args := append(append([]string{}, goBuildFlags...), tmp, ".")
+	args := append(strings.Fields(goBuildFlags), tmp, ".")
 	cmd := exec.CommandContext(ctx, g.goBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOWORK=off", "GOFLAGS=")

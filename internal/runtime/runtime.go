@@ -91,8 +91,9 @@ type Artifact struct {
 	Tag string
 	// Hash is the hash of the inputs the artifact was made from.
 	Hash string
-	// Reused is true when nothing was built because an artifact with the
-	// same input hash already existed.
+	// Reused is true when nothing was built: an artifact with the same
+	// input hash already existed, or there was nothing to build (an image
+	// reference, a command already installed).
 	Reused bool
 	// BuildDuration is the time Build took, lookups included.
 	BuildDuration time.Duration

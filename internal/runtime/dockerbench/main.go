@@ -14,7 +14,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	goruntime "runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/runtime"
@@ -96,7 +99,29 @@ func run(ctx context.Context, n int, dir string, grace time.Duration) error {
 	sum := med(func(c cell) time.Duration { return c.ready + c.removed })
 	fmt.Printf("median of %d cells (after 1 warm-up): create-to-ready %s, stop-to-removed %s, sum %s (target <= 1000 ms): %s\n",
 		n, ms(ready), ms(removed), ms(sum), verdict(sum <= time.Second))
+	if load, ok := loadAvg(); ok {
+		note := ""
+		if load > float64(goruntime.NumCPU()) {
+			note = ": the host was busy, figures are inflated"
+		}
+		fmt.Printf("load average %.2f on %d CPUs%s\n", load, goruntime.NumCPU(), note)
+	}
 	return nil
+}
+
+// loadAvg returns the one-minute load average, so a reader can tell a busy
+// host from a slow engine.
+func loadAvg() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
 }
 
 // measure runs one cell: start, poll HTTP until the server answers, stop.
