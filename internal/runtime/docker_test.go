@@ -11,6 +11,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 )
 
@@ -65,6 +67,7 @@ func TestDocker(t *testing.T) {
 	t.Run("stop-cancelled", func(t *testing.T) { testDockerStopCancelled(t, d, spec, art) })
 	t.Run("exit-at-start", func(t *testing.T) { testDockerExitAtStart(t, d, spec, art) })
 	t.Run("cleanup", func(t *testing.T) { testDockerCleanup(t, d, spec, art) })
+	t.Run("start-error", func(t *testing.T) { testDockerStartError(t, d, spec, art) })
 	t.Run("missing-image", func(t *testing.T) { testDockerMissingImage(t, d) })
 	t.Run("dockerfile", func(t *testing.T) { testDockerfile(t, d, art) })
 	t.Run("log-cap", func(t *testing.T) { testDockerLogCap(t, d, spec, art) })
@@ -307,5 +310,26 @@ func testDockerStopCancelled(t *testing.T, d *Docker, spec Spec, art Artifact) {
 	}
 	if !containerGone(t, d, inst.StartReport().ID) {
 		t.Error("container still exists after Stop with a cancelled context")
+	}
+}
+
+// testDockerStartError asks for CPUs the machine lacks: Start fails with the
+// engine's message and leaves no container.
+func testDockerStartError(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	spec.CPUs = "63"
+	runID := "start-error-" + randomHex(4)
+	_, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t), RunID: runID})
+	if err == nil || !strings.Contains(err.Error(), "runtime-test-hello") {
+		t.Fatalf("Start on cpuset 63: error %v, want one naming the server", err)
+	}
+	t.Log(err)
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelRunID+"="+runID))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Errorf("%d containers left after a failed start", len(list))
 	}
 }
