@@ -254,3 +254,27 @@ func ids(cells []Cell) []string {
 	}
 	return out
 }
+
+// TestDocExample checks that the example in docs/matrix-file.md validates.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/matrix-file.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Example\n\n```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml example in docs/matrix-file.md")
+	}
+	m, err := Parse("docs/matrix-file.md", []byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := m.Profile("nightly"); p.Budget != 8*time.Hour {
+		t.Errorf("budget = %v", p.Budget)
+	}
+	cells, err := m.Cells(Filter{})
+	if err != nil || len(cells) != 7 {
+		t.Errorf("cells = %v, %v; want 7", ids(cells), err)
+	}
+}

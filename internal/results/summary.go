@@ -59,9 +59,10 @@ type Summary struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 }
 
-// summarised reports whether repeat r enters the summary: it measured
-// something and the runner did not rule it out.
-func summarised(r Repeat) bool {
+// Summarised reports whether r enters the cell's summary: it measured
+// something and the runner did not rule it out (its status is ok, suspect
+// or not set). Comparisons of repeats should use the same rule.
+func (r Repeat) Summarised() bool {
 	return r.Result != nil && (r.Status == "" || r.Status == StatusOK || r.Status == StatusSuspect)
 }
 
@@ -76,7 +77,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	var srvCPU, cliCPU []float64
 	protos := map[string]bool{}
 	for _, r := range repeats {
-		if !summarised(r) {
+		if !r.Summarised() {
 			continue
 		}
 		res := r.Result
