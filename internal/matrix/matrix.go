@@ -148,6 +148,8 @@ type Build struct {
 	// Dockerfile is a docker build context directory holding a Dockerfile
 	// (docker runtime only).
 	Dockerfile string
+	// Pos is where the directory is written.
+	Pos Pos
 }
 
 // Process is how the process runtime starts a server. With a Go build,
@@ -163,6 +165,8 @@ type Process struct {
 	// Dir is the working directory, relative to the matrix file's
 	// directory; empty means that directory.
 	Dir string
+	// DirPos is where Dir is written.
+	DirPos Pos
 }
 
 // Ready describes the readiness probe: a request over the scenario's

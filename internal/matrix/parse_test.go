@@ -278,3 +278,53 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("cells = %v, %v; want 7", ids(cells), err)
 	}
 }
+
+func TestCheckPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"good", "nomod", "ctx"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "good", "go.mod"), []byte("module x\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ctx", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	y := `version: 1
+profiles: {q: {duration: 1s}}
+servers:
+  - {name: good, protocols: [h1], build: {go: ./good}}
+  - {name: nomod, protocols: [h1], build: {go: ./nomod}}
+  - {name: missing, protocols: [h1], build: {go: ./missing}}
+  - {name: docker, protocols: [h1], build: {dockerfile: ./ctx}, process: {command: [x], dir: ./nowhere}}
+scenarios:
+  - {name: s, protocol: h1}
+`
+	path := filepath.Join(dir, "matrix.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := m.Cells(Filter{})
+	err = m.CheckPaths(cells)
+	if err == nil {
+		t.Fatal("CheckPaths found nothing")
+	}
+	for _, want := range []string{
+		path + ":5:45: servers[1].build.go: ./nomod has no go.mod",
+		path + ":6:50: servers[2].build.go: directory ./missing: no such file or directory",
+		":7:94: servers[3].process.dir: directory ./nowhere",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%v\nlacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "servers[0]") || strings.Contains(err.Error(), "build.dockerfile") {
+		t.Errorf("good paths reported: %v", err)
+	}
+	only, _ := m.Cells(Filter{Servers: []string{"good"}})
+	if err := m.CheckPaths(only); err != nil {
+		t.Errorf("CheckPaths of the good server: %v", err)
+	}
+}

@@ -108,8 +108,8 @@ func (p *parser) serverSources(s Server, n *yaml.Node, field string, keys map[st
 func (p *parser) build(n *yaml.Node, field string) *Build {
 	b := &Build{}
 	keys := p.mapping(n, field, map[string]fieldFunc{
-		"go":         func(v *yaml.Node, f string) { b.Go = p.str(v, f) },
-		"dockerfile": func(v *yaml.Node, f string) { b.Dockerfile = p.str(v, f) },
+		"go":         func(v *yaml.Node, f string) { b.Go, b.Pos = p.str(v, f), pos(v) },
+		"dockerfile": func(v *yaml.Node, f string) { b.Dockerfile, b.Pos = p.str(v, f), pos(v) },
 	})
 	if keys == nil {
 		return nil
@@ -126,7 +126,7 @@ func (p *parser) process(n *yaml.Node, field string) *Process {
 	keys := p.mapping(n, field, map[string]fieldFunc{
 		"command": func(v *yaml.Node, f string) { pr.Command = p.strList(v, f) },
 		"env":     func(v *yaml.Node, f string) { pr.Env = p.strMap(v, f) },
-		"dir":     func(v *yaml.Node, f string) { pr.Dir = p.str(v, f) },
+		"dir":     func(v *yaml.Node, f string) { pr.Dir, pr.DirPos = p.str(v, f), pos(v) },
 	})
 	if keys == nil {
 		return nil
