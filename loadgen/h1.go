@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // h1Driver is the HTTP/1.1 client (RFC 9112). Each connection slot is one
@@ -96,6 +99,7 @@ type h1Slot struct {
 
 	conn   net.Conn // nil when not connected
 	reused bool     // conn has completed a response
+	fd     int      // conn's socket for direct writes, or -1 (TLS)
 	// last is the completion time of the previous successful request,
 	// where the next one starts in closed-loop mode (so that one clock
 	// read serves two requests); -1 after a failure or a failed dial.
@@ -165,6 +169,12 @@ func (s *h1Slot) connect(ctx context.Context) bool {
 	}
 	s.conn, s.raw = c, raw
 	s.mu.Unlock()
+	s.fd = -1
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { s.fd = int(fd) })
+		}
+	}
 	s.rd.reset(c)
 	s.reused = false
 	s.st.negotiated.Store(ProtocolH1)
@@ -260,7 +270,7 @@ func (s *h1Slot) attempt(sent int64) h1Attempt {
 	s.sent.Store(sent)
 	a := h1Attempt{heard: s.rd.w > s.rd.r} // unsolicited bytes count as the server speaking
 	s.rd.received = 0
-	if _, a.err = s.conn.Write(s.d.req); a.err != nil {
+	if a.err = s.write(); a.err != nil {
 		return a
 	}
 	a.wrote = true
@@ -275,6 +285,32 @@ func (s *h1Slot) attempt(sent int64) h1Attempt {
 	a.res, a.err = s.rd.readResponse(s.d.head)
 	a.heard = a.heard || s.rd.received > 0
 	return a
+}
+
+// write sends the request. On a plain TCP connection that is one direct
+// write(2) on the socket, which Go keeps non-blocking, so the kernel takes
+// the request at once or says EAGAIN. Skipping the runtime's system call
+// bookkeeping (and the file descriptor lock, which only a concurrent Close
+// needs: the watchdog shuts connections down instead of closing them)
+// measured about 5% less client CPU per request against nginx, mostly
+// because the monitor thread no longer wakes to take back a processor
+// stuck in a write. What the kernel does not take at once (a body larger
+// than the socket buffer) goes through conn.Write, which waits.
+func (s *h1Slot) write() error {
+	b := s.d.req
+	if s.fd >= 0 {
+		n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(s.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch {
+		case errno == 0 && int(n) == len(b):
+			return nil
+		case errno == 0:
+			b = b[n:]
+		case errno != unix.EAGAIN && errno != unix.EINTR:
+			return errno
+		}
+	}
+	_, err := s.conn.Write(b)
+	return err
 }
 
 // closeAnnounced closes the connection after a response that announced its
@@ -325,8 +361,8 @@ func (w *h1Watchdog) add(s *h1Slot) {
 	w.mu.Unlock()
 }
 
-// run checks the slots until the run ends, then closes every connection so
-// that slots blocked in a read return.
+// run checks the slots until the run ends, then shuts every connection
+// down so that slots blocked in a read return.
 func (w *h1Watchdog) run() {
 	t := time.NewTicker(w.every)
 	defer t.Stop()
@@ -341,8 +377,8 @@ func (w *h1Watchdog) run() {
 	}
 }
 
-// check abandons requests in flight for longer than the timeout by closing
-// their connections; the slot sees the read fail and the timeout mark.
+// check abandons requests in flight for longer than the timeout by shutting
+// their connections down; the slot sees the read fail and the timeout mark.
 func (w *h1Watchdog) check() {
 	now := w.st.now()
 	w.mu.Lock()
@@ -353,14 +389,27 @@ func (w *h1Watchdog) check() {
 			continue
 		}
 		s.mu.Lock()
-		if s.raw != nil {
-			s.raw.Close()
-		}
+		shutdown(s.raw)
 		s.mu.Unlock()
 	}
 }
 
-// closeAll closes every slot's connection and forbids new ones.
+// shutdown ends both directions of a slot's TCP connection from another
+// goroutine, waking the slot's blocked read or write. Unlike Close it
+// leaves the descriptor open, so that the number cannot be reused by a new
+// socket under the slot's direct writes; the slot closes it itself.
+func shutdown(c net.Conn) {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		c.CloseRead()
+		c.CloseWrite()
+	case nil:
+	default:
+		c.Close()
+	}
+}
+
+// closeAll shuts every slot's connection down and forbids new ones.
 func (w *h1Watchdog) closeAll() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -368,9 +417,7 @@ func (w *h1Watchdog) closeAll() {
 	for _, s := range w.slots {
 		s.mu.Lock()
 		s.closed = true
-		if s.raw != nil {
-			s.raw.Close()
-		}
+		shutdown(s.raw)
 		s.mu.Unlock()
 	}
 }
