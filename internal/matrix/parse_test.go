@@ -312,7 +312,7 @@ scenarios:
 		t.Fatal("CheckPaths found nothing")
 	}
 	for _, want := range []string{
-		path + ":5:45: servers[1].build.go: ./nomod has no go.mod",
+		path + ":5:48: servers[1].build.go: ./nomod has no go.mod",
 		path + ":6:50: servers[2].build.go: directory ./missing: no such file or directory",
 		":7:94: servers[3].process.dir: directory ./nowhere",
 	} {
