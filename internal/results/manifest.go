@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/matrixbench/matrix/loadgen"
 )
 
 // Manifest describes a run: what was run, how, where, from which commit,
@@ -165,4 +166,32 @@ func (m *Manifest) Cell(id string) (CellRef, bool) {
 		}
 	}
 	return CellRef{}, false
+}
+
+// NewManifest returns the manifest of a run starting at created: matrix m
+// under profile p over cells, on this host with this load generator, with
+// every cell listed without a status and the state StateRunning. The
+// caller fills in what only it knows (Command, Runtime, Git, Filters,
+// Shard) before the first WriteManifest.
+func NewManifest(runID string, created time.Time, m *matrix.Matrix, p matrix.Profile, cells []matrix.Cell) *Manifest {
+	man := &Manifest{
+		SchemaVersion:  SchemaVersion,
+		RunID:          runID,
+		State:          StateRunning,
+		Created:        created.UTC(),
+		Matrix:         MatrixRef{Path: m.Path, SHA256: m.SHA256},
+		Profile:        ProfileOf(p),
+		Host:           LocalHost(),
+		LoadgenVersion: loadgen.Version,
+		Cells:          make([]CellRef, 0, len(cells)),
+	}
+	for _, c := range cells {
+		man.Cells = append(man.Cells, RefFor(c.Server.Name, c.Scenario.Name))
+	}
+	return man
+}
+
+// RefFor returns the manifest entry of a cell that has no result yet.
+func RefFor(server, scenario string) CellRef {
+	return CellRef{ID: matrix.CellID(scenario, server), Server: server, Scenario: scenario, File: CellFile(server, scenario)}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/matrixbench/matrix/internal/matrix"
 )
 
 func TestNewRunID(t *testing.T) {
@@ -297,4 +299,33 @@ func assertNoTemp(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+func TestNewManifest(t *testing.T) {
+	m, err := matrix.Load("../matrix/testdata/issue-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := m.Cells(matrix.Filter{Servers: []string{"go-stdlib"}})
+	p, _ := m.Profile("nightly")
+	created := time.Date(2026, 11, 25, 21, 45, 0, 0, time.FixedZone("CET", 3600))
+	man := NewManifest("run", created, m, p, cells)
+	if man.State != StateRunning || man.Matrix.SHA256 != m.SHA256 || man.Profile.Repeat != 3 || man.Profile.DurationNs != 35e9 ||
+		man.Created.Location() != time.UTC || man.Host.Cores < 1 || man.LoadgenVersion == "" {
+		t.Errorf("manifest = %+v", man)
+	}
+	if got := strings.Join(man.CellIDs(), " "); got != "get-simple/go-stdlib churn-close/go-stdlib post-64k-h2/go-stdlib" {
+		t.Errorf("cells = %s", got)
+	}
+	r, err := Create(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteManifest(man); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := r.Pending(man.CellIDs())
+	if err != nil || len(pending) != 3 {
+		t.Errorf("a new run has pending %v, %v; want every cell", pending, err)
+	}
 }
