@@ -49,6 +49,9 @@ func TestParseIssueExample(t *testing.T) {
 	if err != nil || p.Warmup != 10*time.Second || p.Duration != 35*time.Second || p.Repeat != 3 || p.Cooldown != 5*time.Second || p.Scale != 1 {
 		t.Errorf("nightly = %+v, %v", p, err)
 	}
+	if _, err := m.Profile("weekly"); err == nil || !strings.Contains(err.Error(), `no profile named "weekly" (profiles: quick, nightly)`) {
+		t.Errorf("unknown profile: %v", err)
+	}
 	if def, _ := m.Profile(""); def.Name != "quick" {
 		t.Errorf("default profile = %q, want quick (the first)", def.Name)
 	}
@@ -200,6 +203,48 @@ func TestParseBroken(t *testing.T) {
 			[]string{`scenarios[1]: YAML aliases are not supported`}},
 		{"wrong version", "version: 2\nprofiles:\n  quick: {duration: 3s}\nservers:\n" + okServer + okScenario,
 			[]string{`m.yaml:1:10: version: unsupported version 2`}},
+		{"servers not a list", "version: 1\nprofiles:\n  quick: {duration: 3s}\nservers: {a: 1}\n" + okScenario,
+			[]string{`m.yaml:4:10: servers: must be a list, got a mapping`}},
+		{"profiles a list", "version: 1\nprofiles: [quick]\nservers:\n" + okServer + okScenario,
+			[]string{`m.yaml:2:11: profiles: must be a mapping of profile names to profiles, got a list`}},
+		{"bad cpuset", "version: 1\nprofiles:\n  quick: {duration: 3s, cpus: \"0-x\"}\nservers:\n" + okServer + okScenario,
+			[]string{`profiles.quick.cpus: must be a cpuset like 1, 0-1 or 0,2-3, got "0-x"`}},
+		{"bad target host", "version: 1\nprofiles:\n  quick: {duration: 3s, target_host: \"http://x:80/\"}\nservers:\n" + okServer + okScenario,
+			[]string{`profiles.quick.target_host: must be a host name or IP address without scheme or port`}},
+		{"bad scale", "version: 1\nprofiles:\n  quick: {duration: 3s, scale: 0}\nservers:\n" + okServer + okScenario,
+			[]string{`profiles.quick.scale: must be above 0 and at most 1000, got 0`}},
+		{"scale not a number", "version: 1\nprofiles:\n  quick: {duration: 3s, scale: lots}\nservers:\n" + okServer + okScenario,
+			[]string{`profiles.quick.scale: must be a number, got "lots"`}},
+		{"close not a bool", head + okServer + "scenarios:\n  - {name: s, protocol: h1, close: yes please}\n",
+			[]string{`scenarios[0].close: must be true or false, got "yes please"`}},
+		{"path without slash", head + okServer + "scenarios:\n  - {name: s, protocol: h1, path: index.html}\n",
+			[]string{`scenarios[0].path: must be a path starting with /`}},
+		{"ready path with space", head + "  - {name: a, protocols: [h1], image: x, ready: {path: / x}}\n" + okScenario,
+			[]string{`servers[0].ready.path: must be a path starting with /`}},
+		{"bad method", head + okServer + "scenarios:\n  - {name: s, protocol: h1, method: \"GE T\"}\n",
+			[]string{`scenarios[0].method: method "GE T" is not an HTTP token`}},
+		{"body with GET", head + okServer + "scenarios:\n  - {name: s, protocol: h1, body_size: 10}\n",
+			[]string{`scenarios[0].body_size: a GET request carries no body`}},
+		{"status out of range", head + okServer + "scenarios:\n  - {name: s, protocol: h1, expect_status: 700}\n",
+			[]string{`scenarios[0].expect_status: must be an HTTP status code (100-599), got 700`}},
+		{"rate and fraction", head + okServer + okScenario + "  - {name: r, protocol: h1, rate: 10, rate_fraction: 0.5, saturation_from: s}\n",
+			[]string{`scenarios[1].rate: rate and rate_fraction are exclusive`}},
+		{"saturation without fraction", head + okServer + okScenario + "  - {name: r, protocol: h1, saturation_from: s}\n",
+			[]string{`scenarios[1].saturation_from: only a rated row (rate_fraction) takes saturation_from`}},
+		{"saturation unknown", head + okServer + okScenario + "  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: zz}\n",
+			[]string{`scenarios[1].saturation_from: no scenario named "zz"`}},
+		{"saturation self", head + okServer + okScenario + "  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: r}\n",
+			[]string{`scenarios[1].saturation_from: a rated row cannot take its saturation rate from itself`}},
+		{"saturation other protocol", head + "  - {name: a, protocols: [h1, h2c], image: x}\n" + okScenario + "  - {name: r, protocol: h2c, rate_fraction: 0.5, saturation_from: s}\n",
+			[]string{`scenarios[1].saturation_from: scenario "s" speaks h1, not h2c`}},
+		{"saturation from rated", head + okServer + "scenarios:\n  - {name: s, protocol: h1, rate: 100}\n  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: s}\n",
+			[]string{`scenario "s" is rated itself`}},
+		{"no cell", head + "  - {name: a, protocols: [h2c], image: x}\n" + okScenario,
+			[]string{`m.yaml: the matrix has no cell`}},
+		{"bad capability", head + "  - {name: a, protocols: [h1], image: x, cap_add: [net_admin]}\n" + okScenario,
+			[]string{`servers[0].cap_add: capability "net_admin" must be a name like NET_ADMIN`}},
+		{"header value with newline", head + okServer + "scenarios:\n  - {name: s, protocol: h1, headers: {X-A: \"a\\r\\nb: c\"}}\n",
+			[]string{`scenarios[0].headers.X-A: value must not contain CR, LF or NUL`}},
 		{"missing sections", "version: 1\n", []string{`profiles: missing`, `servers: missing`, `scenarios: missing`}},
 		{"empty", "", []string{`m.yaml: the file is empty`}},
 		{"syntax", "version: 1\nprofiles: [\n", []string{`m.yaml:2: invalid YAML`}},
