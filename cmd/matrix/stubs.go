@@ -21,7 +21,6 @@ var (
 	cmdList     = notYet("list")
 	cmdValidate = notYet("validate")
 	cmdCheck    = notYet("check")
-	cmdReport   = notYet("report")
 	cmdHistory  = notYet("history")
 	cmdMerge    = notYet("merge")
 )
