@@ -47,7 +47,8 @@ docker version >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${D
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
-hash=$(printf '%s\n' "recipe=$RECIPE" "suite=$SUITE" "variant=$VARIANT" $(printf '%s\n' $PACKAGES | sort) |
+# shellcheck disable=SC2086 # PACKAGES is a word list
+hash=$({ printf '%s\n' "recipe=$RECIPE" "suite=$SUITE" "variant=$VARIANT"; printf '%s\n' $PACKAGES | sort; } |
 	sha256sum | cut -c1-12)
 tag=$REPO:$SUITE-$hash
 
@@ -108,7 +109,7 @@ build_base() {
 	root=$(mktemp -d "${TMPDIR:-/tmp}/debian-base.XXXXXX")
 	trap cleanup_root EXIT INT TERM
 	start=$(date +%s)
-	if ! debootstrap --variant="$VARIANT" --include="$(echo $PACKAGES | tr ' ' ,)" \
+	if ! debootstrap --variant="$VARIANT" --include="$(echo "$PACKAGES" | tr ' ' ,)" \
 		"$SUITE" "$root" "$url" >"$root.log" 2>&1; then
 		tail -n 30 "$root.log" >&2
 		die "debootstrap failed (log above, full log in $root.log)"

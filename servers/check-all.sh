@@ -5,7 +5,7 @@
 # with SIGTERM, and print one line per server and protocol. Exits 1 if any
 # check failed. The list mirrors the entries in servers/README.md.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 # name|protocols|command (Go servers: "go" means the module's binary)
 servers=(
@@ -29,6 +29,7 @@ servers=(
 
 bin=$(mktemp -d "${TMPDIR:-/tmp}/check-all.XXXXXX")
 pid=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	rm -rf "$bin"
@@ -83,8 +84,7 @@ for entry in "${servers[@]}"; do
 			failed=1
 			continue
 		fi
-		out=$(./servers/check.sh "http://127.0.0.1:$port" "$proto")
-		if [ $? = 0 ]; then
+		if out=$(./servers/check.sh "http://127.0.0.1:$port" "$proto"); then
 			notes=$(grep -c '^note' <<<"$out")
 			printf '%-11s %-4s pass  %-22s %s\n' "$name" "$proto" "$version" "$([ "$notes" != 0 ] && grep '^note' <<<"$out" | sed 's/^note [^ ]* //')"
 		else

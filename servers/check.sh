@@ -11,7 +11,7 @@
 set -u
 
 usage() { echo "usage: $0 URL [h1|h2c]   (e.g. $0 http://127.0.0.1:8080 h2c)" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 base=${1%/}
 proto=${2:-h1}
 case $proto in
