@@ -21,6 +21,5 @@ var (
 	cmdList     = notYet("list")
 	cmdValidate = notYet("validate")
 	cmdCheck    = notYet("check")
-	cmdHistory  = notYet("history")
 	cmdMerge    = notYet("merge")
 )
