@@ -44,6 +44,14 @@ func (c *CellDiff) Verdict() string {
 	case Improved:
 		return "improved"
 	case NoFigures:
+		switch {
+		case c.Base.Status == results.StatusDNF && c.Head.Status == results.StatusDNF:
+			return "still dnf"
+		case c.Base.Status == "":
+			return "new cell"
+		case c.Head.Status == "":
+			return "no result"
+		}
 		return "no figures"
 	}
 	return ""
