@@ -47,6 +47,7 @@ func captureRun(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestDiffExitCodes(t *testing.T) {
+	t.Parallel()
 	same := compareRuns(t, 1, false)
 	slow := compareRuns(t, 0.7, false)
 	dnf := compareRuns(t, 1, true)
@@ -80,6 +81,7 @@ func TestDiffExitCodes(t *testing.T) {
 }
 
 func TestReportAndHistoryCommands(t *testing.T) {
+	t.Parallel()
 	dir := compareRuns(t, 0.7, true)
 	code, stdout, stderr := captureRun("report", "--results", dir, "head", "--base", "base")
 	if code != 0 || !strings.Contains(stdout, "report.html") {

@@ -50,6 +50,7 @@ func diff(t *testing.T, base, head []comparetest.Cell, baseSeed, headSeed uint64
 }
 
 func TestIdenticalRunsAreUnchanged(t *testing.T) {
+	t.Parallel()
 	res := diff(t, cells(nil), cells(nil), 1, 1)
 	if res.Regressions != 0 {
 		t.Errorf("regressions = %d, want 0", res.Regressions)
@@ -79,6 +80,7 @@ func TestIdenticalRunsAreUnchanged(t *testing.T) {
 }
 
 func TestSlowerServerRegresses(t *testing.T) {
+	t.Parallel()
 	slow := cells(func(c *comparetest.Cell) {
 		if c.Server == "beta" {
 			c.RPS *= 0.7
@@ -117,6 +119,7 @@ func TestSlowerServerRegresses(t *testing.T) {
 }
 
 func TestSmallChangeIsNotRegression(t *testing.T) {
+	t.Parallel()
 	slower := cells(func(c *comparetest.Cell) { c.RPS *= 0.98; c.LatencyUs *= 1.02; c.Noise = 0.002 })
 	base := cells(func(c *comparetest.Cell) { c.Noise = 0.002 })
 	res := diff(t, base, slower, 1, 2)
@@ -131,6 +134,7 @@ func TestSmallChangeIsNotRegression(t *testing.T) {
 }
 
 func TestNewDNFListedFirst(t *testing.T) {
+	t.Parallel()
 	head := cells(func(c *comparetest.Cell) {
 		if c.ID() == "post-64k/gamma" {
 			c.Status, c.Reason, c.Detail = results.StatusDNF, results.ReasonDied, "exit status 2: panic: boom"
@@ -154,6 +158,7 @@ func TestNewDNFListedFirst(t *testing.T) {
 }
 
 func TestFixedIsNotRegression(t *testing.T) {
+	t.Parallel()
 	base := cells(func(c *comparetest.Cell) {
 		if c.ID() == "get-json/alpha" {
 			c.Status, c.Reason = results.StatusDNF, results.ReasonAllErrors
@@ -169,6 +174,7 @@ func TestFixedIsNotRegression(t *testing.T) {
 }
 
 func TestMethodChangeFlaggedAndExcluded(t *testing.T) {
+	t.Parallel()
 	head := cells(func(c *comparetest.Cell) {
 		if c.ID() == "get-simple/alpha" {
 			c.Connections = 32
@@ -205,6 +211,7 @@ func TestMethodChangeFlaggedAndExcluded(t *testing.T) {
 }
 
 func TestRunMethodChange(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b := comparetest.Write(t, dir, comparetest.Run{ID: "base", Cells: cells(nil)})
 	h := comparetest.Write(t, dir, comparetest.Run{ID: "head", Cells: cells(func(c *comparetest.Cell) { c.RPS /= 2 }), Loadgen: "9.9.9"})
@@ -217,6 +224,7 @@ func TestRunMethodChange(t *testing.T) {
 }
 
 func TestFewRepeatsUseThreshold(t *testing.T) {
+	t.Parallel()
 	one := func(f float64) []comparetest.Cell {
 		return cells(func(c *comparetest.Cell) { c.Repeats = 1; c.RPS *= f })
 	}
@@ -235,6 +243,7 @@ func TestFewRepeatsUseThreshold(t *testing.T) {
 }
 
 func TestJSONOutput(t *testing.T) {
+	t.Parallel()
 	head := cells(func(c *comparetest.Cell) {
 		if c.ID() == "post-64k/gamma" {
 			c.Status, c.Reason = results.StatusDNF, results.ReasonNotReady

@@ -100,15 +100,9 @@ func p99Sample(c *results.Cell) (Sample, bool) {
 	}
 	s := Sample{Center: float64(c.Summary.LatencyNs.P99)}
 	for _, r := range c.Repeats {
-		if summarised(r) && r.Result.LatencyNs.P99 > 0 {
+		if r.Summarised() && r.Result.LatencyNs.P99 > 0 {
 			s.Values = append(s.Values, float64(r.Result.LatencyNs.P99))
 		}
 	}
 	return s, true
-}
-
-// summarised reports whether a repeat entered the cell's summary, by the
-// rule results.Summarize documents.
-func summarised(r results.Repeat) bool {
-	return r.Result != nil && (r.Status == "" || r.Status == results.StatusOK || r.Status == results.StatusSuspect)
 }

@@ -42,6 +42,7 @@ func gitRepo(t *testing.T, n int) (string, []string) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	repo, commits := gitRepo(t, 3)
 	res := filepath.Join(repo, "results")
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestHistory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Per run: the status of "get/broken" and "get/flaky"; "get/steady"
 	// is always ok.

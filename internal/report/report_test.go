@@ -44,6 +44,7 @@ func fixtureCells(slower float64) []comparetest.Cell {
 }
 
 func TestWriteRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base := comparetest.Write(t, dir, comparetest.Run{ID: "base", Commit: "b", Cells: fixtureCells(1), Seed: 1})
 	head := comparetest.Write(t, dir, comparetest.Run{ID: "head", Commit: "h", Cells: fixtureCells(0.7), Seed: 2,
@@ -126,6 +127,7 @@ func hostileRun(t *testing.T) *compare.Run {
 }
 
 func TestHostileNamesAreText(t *testing.T) {
+	t.Parallel()
 	run := hostileRun(t)
 	html, err := RenderHTML(build(run, func(*results.Cell) (string, string) {
 		return "x.log", "</pre><script>alert(5)</script>"
@@ -146,6 +148,7 @@ func TestHostileNamesAreText(t *testing.T) {
 }
 
 func TestStreak(t *testing.T) {
+	t.Parallel()
 	const (
 		ok  = results.StatusOK
 		dnf = results.StatusDNF
@@ -171,6 +174,7 @@ func TestStreak(t *testing.T) {
 }
 
 func TestPercentileLabel(t *testing.T) {
+	t.Parallel()
 	want := []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"}
 	for d, w := range want {
 		if got := percentileLabel(d); got != w {
