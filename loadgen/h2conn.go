@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -87,7 +88,7 @@ func newH2Conn(d *h2Driver, rec *recorder) *h2Conn {
 // timedReader notes the time each read system call returns: the completion
 // time of every response parsed from that read.
 type timedReader struct {
-	r  net.Conn
+	r  io.Reader
 	st *runState
 	at int64
 }
@@ -142,9 +143,13 @@ func (c *h2Conn) serve(ctx context.Context, nc net.Conn) bool {
 // reset prepares the slot for a new connection.
 func (c *h2Conn) reset(nc net.Conn) {
 	c.nc = nc
-	c.tr.r = nc
+	var rw io.ReadWriter = nc
+	if rc, ok := newRawConn(nc); ok {
+		rw = rc
+	}
+	c.tr.r = rw
 	c.br.Reset(&c.tr)
-	c.bw.Reset(nc)
+	c.bw.Reset(rw)
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetMaxReadFrameSize(h2MaxFrame)
 	c.hdec.reset()

@@ -165,7 +165,7 @@ func TestH2LatencyBound(t *testing.T) {
 // Row 15: connections outlive many request timeouts.
 func TestH2NoConnectionDeadline(t *testing.T) {
 	srv := h2test.Start(t, h2test.Config{})
-	res := runH2(t, srv.URL, func(c *Config) { c.Timeout, c.Duration = 100*time.Millisecond, 1500*time.Millisecond })
+	res := runH2(t, srv.URL, func(c *Config) { c.Timeout, c.Duration = 400*time.Millisecond, 2*time.Second })
 	checkClean(t, srv, res)
 	if res.ConnectionsOpened != 2 || res.Reconnects != 0 {
 		t.Errorf("%d connections opened, %d reconnects; want 2 and 0", res.ConnectionsOpened, res.Reconnects)
