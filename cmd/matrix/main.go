@@ -36,9 +36,24 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go interruptOnSignal(cancel)
 	os.Exit(dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interruptOnSignal cancels the run on the first SIGINT or SIGTERM, so the
+// current cell is stopped and recorded, and exits at once on the second.
+// Servers started as processes die with the runner (parent-death signal);
+// containers left by an exit at once are removed by the next run.
+func interruptOnSignal(cancel context.CancelFunc) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	fmt.Fprintln(os.Stderr, "\nmatrix: interrupted; stopping the current cell (again to exit at once)")
+	cancel()
+	<-sig
+	os.Exit(130)
 }
 
 // dispatch runs the subcommand named by args[0] and returns the exit code.

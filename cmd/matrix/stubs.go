@@ -16,10 +16,5 @@ func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) i
 }
 
 var (
-	cmdRun      = notYet("run")
-	cmdRerun    = notYet("rerun")
-	cmdList     = notYet("list")
-	cmdValidate = notYet("validate")
-	cmdCheck    = notYet("check")
 	cmdMerge    = notYet("merge")
 )

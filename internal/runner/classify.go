@@ -1,0 +1,104 @@
+package runner
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/loadgen"
+)
+
+// clientBoundShare is the share of the client's CPUs (GOMAXPROCS) above
+// which the load generator, not the server, probably set the pace: the
+// figure is then marked suspect rather than published as the server's.
+const clientBoundShare = 0.95
+
+// classifyRepeat decides the status of one repeat that ran the load
+// generator to the end against a live server.
+func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, results.Reason, string) {
+	if res.Requests == 0 {
+		class, n := dominantClass(res)
+		detail := fmt.Sprintf("0 successes, %d errors; most are %s (%d)", res.Errors, class, n)
+		if res.EndedEarly != "" {
+			detail += "; " + res.EndedEarly
+		}
+		if res.Errors == 0 {
+			detail = "0 successes and 0 errors: the server never answered"
+		}
+		return results.StatusDNF, results.ReasonAllErrors, detail
+	}
+	total := res.Requests + res.Errors
+	if ratio := float64(res.Errors) / float64(total); ratio > errorBudget {
+		class, _ := dominantClass(res)
+		return results.StatusSuspect, results.ReasonErrorBudget,
+			fmt.Sprintf("error ratio %.3f over the budget %.3f; most errors are %s", ratio, errorBudget, class)
+	}
+	if res.ProtocolMismatch != "" {
+		return results.StatusSuspect, results.ReasonNonconformant, res.ProtocolMismatch
+	}
+	if procs := res.Config.GOMAXPROCS; procs > 0 && res.DurationNs > 0 {
+		share := float64(res.ClientCPUNs) / float64(res.DurationNs) / float64(procs)
+		if share > clientBoundShare {
+			return results.StatusSuspect, results.ReasonClientBound,
+				fmt.Sprintf("the load generator used %.0f%% of its %d CPU(s): it may have set the pace", share*100, procs)
+		}
+	}
+	return results.StatusOK, "", ""
+}
+
+// dominantClass returns the error class with the most errors.
+func dominantClass(res *loadgen.Result) (loadgen.ErrorClass, uint64) {
+	classes := make([]loadgen.ErrorClass, 0, len(res.ErrorsByClass))
+	for c := range res.ErrorsByClass {
+		classes = append(classes, c)
+	}
+	sort.Slice(classes, func(i, j int) bool {
+		a, b := res.ErrorsByClass[classes[i]], res.ErrorsByClass[classes[j]]
+		return a > b || a == b && classes[i] < classes[j]
+	})
+	if len(classes) == 0 {
+		return "none", 0
+	}
+	return classes[0], res.ErrorsByClass[classes[0]]
+}
+
+// classifyCell combines the repeats of a cell. A failed repeat keeps the
+// cell from ok even when another succeeded: a server that crashed once is
+// not a server whose figures can be published as they are.
+func classifyCell(reps []results.Repeat, want int) (results.Status, results.Reason, string) {
+	if len(reps) == 0 {
+		return results.StatusInterrupted, results.ReasonInterrupted, "no repeat ran"
+	}
+	// The worst repeat decides, in this order.
+	var worst *results.Repeat
+	rank := func(s results.Status) int {
+		switch s {
+		case results.StatusInterrupted:
+			return 4
+		case results.StatusDNF:
+			return 3
+		case results.StatusSkipped:
+			return 2
+		case results.StatusSuspect:
+			return 1
+		}
+		return 0
+	}
+	for i := range reps {
+		if worst == nil || rank(reps[i].Status) > rank(worst.Status) {
+			worst = &reps[i]
+		}
+	}
+	if worst.Status == results.StatusInterrupted {
+		return results.StatusInterrupted, results.ReasonInterrupted, worst.Detail
+	}
+	if worst.Status == results.StatusOK && len(reps) < want {
+		return results.StatusInterrupted, results.ReasonInterrupted,
+			fmt.Sprintf("%d of %d repeats done", len(reps), want)
+	}
+	detail := worst.Detail
+	if len(reps) > 1 && worst.Status != results.StatusOK {
+		detail = fmt.Sprintf("repeat %d: %s", worst.Index, detail)
+	}
+	return worst.Status, worst.Reason, detail
+}

@@ -1,0 +1,163 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// prober speaks to a server with the standard library's clients, outside the
+// load generator, to decide readiness and conformance. Using a second,
+// independent HTTP implementation here means a load generator bug cannot
+// make a broken server look conformant.
+type prober struct {
+	client *http.Client
+	base   string // scheme://host:port
+}
+
+// newProber returns a prober for addr speaking proto ("h1", "h2c" or "h2").
+func newProber(addr, proto string) *prober {
+	var rt http.RoundTripper
+	scheme := "http"
+	switch proto {
+	case "h2c":
+		// Prior knowledge (RFC 9113 3.3): no Upgrade, HTTP/2 from the first byte.
+		rt = &http2.Transport{
+			AllowHTTP: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			},
+		}
+	case "h2":
+		scheme = "https"
+		rt = &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	default:
+		rt = &http.Transport{DisableKeepAlives: true, ForceAttemptHTTP2: false}
+	}
+	return &prober{client: &http.Client{Transport: rt, Timeout: 5 * time.Second}, base: scheme + "://" + addr}
+}
+
+// close releases the prober's idle connections.
+func (p *prober) close() {
+	p.client.CloseIdleConnections()
+}
+
+// errExited reports that the server exited while the runner waited for it.
+var errExited = errors.New("server exited")
+
+// waitReady polls path until the server answers any HTTP response, the
+// timeout passes, or exited is closed (the server is gone: waiting longer
+// cannot help, so it stops at once).
+func (p *prober) waitReady(ctx context.Context, path string, timeout time.Duration, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if last = p.ping(ctx, path); last == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errExited
+		case <-ctx.Done():
+			if last == nil {
+				last = ctx.Err()
+			}
+			return fmt.Errorf("not ready after %v: %w", timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *prober) ping(ctx context.Context, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// contract is what every server in the matrix must serve.
+const (
+	helloBody = "Hello, World!"
+	// uploadProbeSize is over the 65535-byte initial HTTP/2 window and
+	// over several 16384-byte frames, so flow control is exercised too.
+	uploadProbeSize = 100_000
+)
+
+// checkContract verifies the three endpoints of the contract and returns
+// every deviation found, or nil when the server conforms.
+func (p *prober) checkContract(ctx context.Context) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if code, body, err := p.do(ctx, http.MethodGet, "/", nil); err != nil {
+		add("GET /: %v", err)
+	} else if code != 200 || strings.TrimSpace(body) != helloBody {
+		add("GET /: want 200 %q, got %d %q", helloBody, code, clip(body))
+	}
+	if code, body, err := p.do(ctx, http.MethodGet, "/json", nil); err != nil {
+		add("GET /json: %v", err)
+	} else {
+		var msg struct{ Message string }
+		if code != 200 || json.Unmarshal([]byte(body), &msg) != nil || msg.Message != helloBody {
+			add(`GET /json: want 200 {"message":%q}, got %d %q`, helloBody, code, clip(body))
+		}
+	}
+	payload := bytes.Repeat([]byte("m"), uploadProbeSize)
+	if code, body, err := p.do(ctx, http.MethodPost, "/upload", payload); err != nil {
+		add("POST /upload: %v", err)
+	} else if n, err := strconv.Atoi(strings.TrimSpace(body)); code != 200 || err != nil || n != uploadProbeSize {
+		add("POST /upload of %d bytes: want 200 %q, got %d %q", uploadProbeSize, strconv.Itoa(uploadProbeSize), code, clip(body))
+	}
+	return problems
+}
+
+func (p *prober) do(ctx context.Context, method, path string, body []byte) (int, string, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return resp.StatusCode, "", fmt.Errorf("reading body: %w", err)
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+// clip shortens a body for an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}

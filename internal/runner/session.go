@@ -1,0 +1,310 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/runtime"
+)
+
+// UsageError is a problem with what the user asked for (flags, matrix,
+// budget): nothing ran. The CLI exits 2 on it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErr(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Request is one `matrix run` or `matrix rerun` as the user asked for it.
+type Request struct {
+	// MatrixPath is the matrix file; for a resume or rerun, empty means
+	// the path recorded in the run's manifest.
+	MatrixPath string
+	// Profile names the profile; empty means the file's first (or, for a
+	// resume or rerun, the run's).
+	Profile string
+	// Runtime is auto, docker or process.
+	Runtime string
+	Filter  matrix.Filter
+	// OutDir is where a new run's directory is made (results/).
+	OutDir string
+	// Resume, when set, is a run directory whose unfinished cells to run.
+	Resume string
+	// Rerun, when set, is a run directory whose selected cells to run
+	// again, keeping their old results as earlier attempts.
+	Rerun string
+	// Failed selects, for a rerun, every cell that is not ok.
+	Failed bool
+	// Shard is "K/N" or empty.
+	Shard      string
+	TargetHost string
+	// Budget, when positive, refuses a run estimated to take longer.
+	Budget  time.Duration
+	Command []string
+	Out     io.Writer
+	Live    io.Writer
+	LogCap  int64
+	// CacheDir is the runtimes' build cache; empty means the default.
+	CacheDir string
+}
+
+// Session is a prepared run: the matrix, cells, runtime and run directory.
+type Session struct {
+	Matrix   *matrix.Matrix
+	Profile  matrix.Profile
+	Cells    []matrix.Cell
+	Runtime  runtime.Runtime
+	Run      *results.Run
+	Manifest *results.Manifest
+	rerun    bool
+	req      Request
+}
+
+// Prepare checks a request and prepares its run without running a cell:
+// the matrix is loaded and validated, the cells selected, the budget
+// checked, the runtime chosen (and said on the first line of output),
+// leftovers of dead runners removed, and the run directory made or opened.
+func Prepare(ctx context.Context, req Request) (*Session, error) {
+	s := &Session{req: req, rerun: req.Rerun != ""}
+	existing := req.Resume
+	if existing == "" {
+		existing = req.Rerun
+	}
+	var prevMan *results.Manifest
+	if existing != "" {
+		run, err := results.Open(existing)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		if prevMan, err = run.ReadManifest(); err != nil {
+			return nil, usageErr("%v", err)
+		}
+		s.Run = run
+		if req.MatrixPath == "" {
+			req.MatrixPath = prevMan.Matrix.Path
+		}
+		if req.Profile == "" {
+			req.Profile = prevMan.Profile.Name
+		}
+	}
+	m, err := matrix.Load(req.MatrixPath)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	s.Matrix = m
+	if s.Profile, err = m.Profile(req.Profile); err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	if req.TargetHost != "" {
+		s.Profile.TargetHost = req.TargetHost
+	}
+	if err := s.selectCells(prevMan); err != nil {
+		return nil, err
+	}
+	if err := s.checkBudget(); err != nil {
+		return nil, err
+	}
+	if err := m.CheckPaths(s.Cells); err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	if err := s.openRuntime(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.openRun(prevMan); err != nil {
+		s.Runtime.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// selectCells picks the cells to run: the filtered, sharded matrix for a
+// new run; the unfinished ones for a resume; the selected ones for a rerun.
+func (s *Session) selectCells(prev *results.Manifest) error {
+	req := s.req
+	all, err := s.Matrix.Cells(req.Filter)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	if prev != nil && prev.Matrix.SHA256 != s.Matrix.SHA256 {
+		fmt.Fprintf(req.Out, "note: %s changed since run %s was made (sha256 %.12s, now %.12s)\n",
+			s.Matrix.Path, prev.RunID, prev.Matrix.SHA256, s.Matrix.SHA256)
+	}
+	switch {
+	case req.Resume != "":
+		pending, err := s.Run.Pending(prev.CellIDs())
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		all = keep(all, pending)
+	case req.Rerun != "":
+		ids := prev.CellIDs()
+		if req.Failed {
+			var failed []string
+			for _, ref := range prev.Cells {
+				if ref.Status != results.StatusOK {
+					failed = append(failed, ref.ID)
+				}
+			}
+			ids = failed
+		}
+		all = keep(all, ids)
+		if len(all) == 0 {
+			return usageErr("rerun %s: no cell of the run matches the selection", req.Rerun)
+		}
+	case req.Shard != "":
+		k, n, err := matrix.ParseShard(req.Shard)
+		if err != nil {
+			return &UsageError{Err: err}
+		}
+		if all, err = matrix.Shard(all, k, n, s.Profile, matrix.DefaultOverhead); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	s.Cells = all
+	return nil
+}
+
+// keep returns the cells whose IDs are in ids, in matrix order.
+func keep(cells []matrix.Cell, ids []string) []matrix.Cell {
+	var out []matrix.Cell
+	for _, c := range cells {
+		if slices.Contains(ids, c.ID()) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// checkBudget refuses a run that cannot fit its budget rather than
+// silently dropping cells.
+func (s *Session) checkBudget() error {
+	budget := s.req.Budget
+	if budget == 0 {
+		budget = s.Profile.Budget
+	}
+	if budget <= 0 {
+		return nil
+	}
+	est := matrix.Estimate(s.Cells, s.Profile, matrix.DefaultOverhead)
+	if est.Total > budget {
+		return usageErr("the run does not fit the budget of %v: %s; select fewer cells (--server, --scenario, --cell, --shard) or a shorter profile", budget, est)
+	}
+	return nil
+}
+
+// openRuntime chooses the runtime, says which on the first line of
+// output, and removes what dead runners left behind.
+func (s *Session) openRuntime(ctx context.Context) error {
+	opts := runtime.Options{CacheDir: s.req.CacheDir}
+	name := s.req.Runtime
+	if name == "" {
+		name = runtime.NameAuto
+	}
+	var why string
+	var err error
+	if name == runtime.NameAuto {
+		s.Runtime, why, err = runtime.Auto(ctx, opts)
+	} else {
+		s.Runtime, err = runtime.New(ctx, name, opts)
+		why = "asked for with --runtime"
+	}
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	fmt.Fprintf(s.req.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
+	removed, err := s.Runtime.Cleanup(ctx)
+	for _, r := range removed {
+		fmt.Fprintf(s.req.Out, "removed a leftover of a runner that is gone: %s\n", r)
+	}
+	if err != nil {
+		fmt.Fprintf(s.req.Out, "warning: cleaning up leftovers: %v\n", err)
+	}
+	return nil
+}
+
+// openRun makes the run directory (or reopens it) and its manifest.
+func (s *Session) openRun(prev *results.Manifest) error {
+	now := time.Now()
+	commit, dirty := gitState(s.Matrix.Dir)
+	if s.Run == nil {
+		short := commit
+		if len(short) > 7 {
+			short = short[:7]
+		}
+		run, err := results.Create(s.req.OutDir, results.NewRunID(now, short))
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		s.Run = run
+		s.Manifest = results.NewManifest(run.ID, now, s.Matrix, s.Profile, s.Cells)
+		s.Manifest.Filters = results.Filters{Servers: s.req.Filter.Servers, Scenarios: s.req.Filter.Scenarios, Cells: s.req.Filter.CellGlobs}
+		if s.req.Shard != "" {
+			k, n, _ := matrix.ParseShard(s.req.Shard)
+			s.Manifest.Shard = &results.Shard{K: k, N: n}
+		}
+		s.Manifest.Git = results.GitInfo{Commit: commit, Dirty: dirty}
+	} else {
+		if _, err := s.Run.RemoveTemp(); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		s.Manifest = prev
+		s.Manifest.State = results.StateRunning
+	}
+	s.Manifest.Command = s.req.Command
+	info, _ := s.Runtime.Info(context.Background())
+	s.Manifest.Runtime = results.RuntimeInfo{
+		Name: s.Runtime.Name(), Endpoint: info["endpoint"], EngineVersion: info["engine"],
+		TargetHost: s.Profile.TargetHost, Info: info,
+	}
+	return nil
+}
+
+// Execute runs the session's cells and closes its runtime.
+func (s *Session) Execute(ctx context.Context) (Outcome, error) {
+	defer s.Runtime.Close()
+	r := New(Options{
+		Matrix: s.Matrix, Profile: s.Profile, Cells: s.Cells, Runtime: s.Runtime,
+		Run: s.Run, Manifest: s.Manifest, Rerun: s.rerun, Out: s.req.Out, Live: s.req.Live,
+		LogCap: s.req.LogCap,
+	})
+	return r.Execute(ctx)
+}
+
+// gitState returns the commit of the checkout holding dir and whether its
+// tree has uncommitted changes; empty outside a checkout.
+func gitState(dir string) (commit string, dirty bool) {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	commit = strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output()
+	return commit, err == nil && len(strings.TrimSpace(string(st))) > 0
+}
+
+// IsUsage reports whether err is a usage error.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// OpenRuntime chooses the runtime for req as Prepare does, says which, and
+// removes leftovers of dead runners.
+func OpenRuntime(ctx context.Context, req Request) (runtime.Runtime, error) {
+	s := &Session{req: req}
+	if err := s.openRuntime(ctx); err != nil {
+		return nil, err
+	}
+	return s.Runtime, nil
+}
