@@ -225,3 +225,41 @@ func TestH2DropsEveryConnection(t *testing.T) {
 		t.Errorf("%d connections in 1 s from 2 slots: re-dialled in a hot loop", res.ConnectionsOpened)
 	}
 }
+
+// Rated runs: requests leave at the rate, never faster, in the warmup too.
+func TestH2Rated(t *testing.T) {
+	srv := h2test.Start(t, h2test.Config{})
+	const rate = 400
+	res := runH2(t, srv.URL, func(c *Config) { c.Rate, c.Warmup = rate, 500*time.Millisecond })
+	checkClean(t, srv, res)
+	// As in TestRated: the window holds 400 due times, the warmup 200,
+	// plus what straddles the phase boundary.
+	if res.Requests > rate+20 || res.Warmup.Requests > rate/2+20 {
+		t.Errorf("%d requests (warmup %d): faster than the rate %d/s", res.Requests, res.Warmup.Requests, rate)
+	}
+	if res.Requests < rate/2 || res.Warmup.Requests < rate/4 {
+		t.Errorf("%d requests (warmup %d): far below the rate %d/s", res.Requests, res.Warmup.Requests, rate)
+	}
+}
+
+// A server slower than the rate shows as latency from the intended starts
+// and as a backlog.
+func TestH2RatedBacklog(t *testing.T) {
+	const service = 10 * time.Millisecond
+	srv := h2test.Start(t, h2test.Config{Respond: func(h2test.Request) h2test.Response {
+		return h2test.Response{Status: 200, Body: 13, Delay: service}
+	}})
+	const rate = 200
+	res := runH2(t, srv.URL, func(c *Config) { c.Rate, c.Connections, c.Streams = rate, 1, 1 })
+	checkClean(t, srv, res)
+	n := res.Requests
+	if n == 0 || n > 101 {
+		t.Fatalf("%d requests; want 1..101, the server's capacity", n)
+	}
+	if minMax := time.Duration(5*(n-1)+10) * time.Millisecond; time.Duration(res.LatencyNs.Max) < minMax*99/100 {
+		t.Errorf("max latency %v, want at least %v", time.Duration(res.LatencyNs.Max), minMax)
+	}
+	if res.Backlog < rate-n-2 {
+		t.Errorf("backlog %d; %d starts were due and %d served", res.Backlog, rate, n)
+	}
+}
