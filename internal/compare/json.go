@@ -8,6 +8,10 @@ import (
 // MarshalJSON writes an estimate with null in place of the NaNs that mean
 // "not computed" (JSON has no NaN).
 func (e Estimate) MarshalJSON() ([]byte, error) {
+	level := num(e.CILevel)
+	if math.IsNaN(e.CILo) {
+		level = nil
+	}
 	return json.Marshal(struct {
 		Base        *float64 `json:"base"`
 		Head        *float64 `json:"head"`
@@ -23,7 +27,7 @@ func (e Estimate) MarshalJSON() ([]byte, error) {
 		CILevel     *float64 `json:"ci_level"`
 		Warnings    []string `json:"warnings,omitempty"`
 	}{num(e.Base), num(e.Head), num(e.Change), e.N1, e.N2, e.Tested, e.NoTest, num(e.P),
-		e.Significant, num(e.CILo), num(e.CIHi), num(e.CILevel), e.Warnings})
+		e.Significant, num(e.CILo), num(e.CIHi), level, e.Warnings})
 }
 
 // MarshalJSON writes a pair of means with null for the NaN of an empty

@@ -147,7 +147,7 @@ func measure(t testing.TB, cs Cell, version string, rng *rand.Rand) *loadgen.Res
 	jitter := func() float64 { return 1 + cs.Noise*(2*rng.Float64()-1) }
 	rps := cs.RPS * jitter()
 	lat := cs.LatencyUs * jitter()
-	h := hdrhistogram.New(1, 60_000_000, 3)
+	h := hdrhistogram.New(1, 10_000_000, 2)
 	const n = 2000
 	for range n {
 		v := lat * math.Exp(0.4*rng.NormFloat64())
