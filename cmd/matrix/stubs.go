@@ -16,5 +16,5 @@ func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) i
 }
 
 var (
-	cmdMerge    = notYet("merge")
+	cmdMerge = notYet("merge")
 )

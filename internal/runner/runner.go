@@ -60,11 +60,11 @@ type Outcome struct {
 // Runner executes cells. Make one with New; it is used once.
 type Runner struct {
 	opt    Options
-	builds map[string]*buildResult         // by server name
-	checks map[string][]string             // contract problems by server/protocol; nil slice = conforms
-	cells  map[string]*results.Cell        // results in progress by cell ID
-	prev   map[string]*results.Cell        // results replaced by a rerun
-	done   int                             // cells finished
+	builds map[string]*buildResult  // by server name
+	checks map[string][]string      // contract problems by server/protocol; nil slice = conforms
+	cells  map[string]*results.Cell // results in progress by cell ID
+	prev   map[string]*results.Cell // results replaced by a rerun
+	done   int                      // cells finished
 	start  time.Time
 }
 
