@@ -30,6 +30,9 @@ type Manifest struct {
 	Shard          *Shard      `json:"shard,omitempty"`
 	// MergedFrom lists the run IDs of the shards a merged run was made of.
 	MergedFrom []string `json:"merged_from,omitempty"`
+	// Shards records, for a merged run, each shard it was made of: where
+	// it ran and which cells it measured (see Merge).
+	Shards []MergedShard `json:"shards,omitempty"`
 	// Cells lists every cell of the run in matrix order, with its status
 	// as of the last manifest write. The cell files are the truth; the
 	// list is a summary (a crash may leave it behind them).
