@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // FormatRPS formats a rate of requests per second with three significant
@@ -109,7 +108,10 @@ func formatP(p float64) string {
 	return fmt.Sprintf("%.3f", p)
 }
 
-// FormatDuration rounds a duration for people.
-func FormatDuration(ns int64) string {
-	return time.Duration(ns).Round(time.Millisecond).String()
+// CellCount says how many cells: "1 cell", "3 cells".
+func CellCount(n int) string {
+	if n == 1 {
+		return "1 cell"
+	}
+	return fmt.Sprintf("%d cells", n)
 }

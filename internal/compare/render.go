@@ -97,7 +97,7 @@ func rows(res *Result) []row {
 			name = "geomean (all servers)"
 		}
 		out = append(out, row{
-			cell: name, status: fmt.Sprintf("%d cells", m.Cells),
+			cell: name, status: CellCount(m.Cells),
 			rb: FormatRPS(m.RPS.Base), rh: FormatRPS(m.RPS.Head), rc: FormatPct(m.RPS.Change),
 			pb: FormatNs(m.P99.Base), ph: FormatNs(m.P99.Head), pc: FormatPct(m.P99.Change),
 		})

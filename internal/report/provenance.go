@@ -132,7 +132,7 @@ func diffView(d *compare.Result) *DiffView {
 		if m.Server == "" {
 			name = "geomean (all servers)"
 		}
-		r := DiffRow{ID: name, Status: fmt.Sprintf("%d cells", m.Cells), Class: "mean"}
+		r := DiffRow{ID: name, Status: compare.CellCount(m.Cells), Class: "mean"}
 		if m.Cells > 0 {
 			r.RPSBase, r.RPSHead, r.RPSChange = compare.FormatRPS(m.RPS.Base), compare.FormatRPS(m.RPS.Head), compare.FormatPct(m.RPS.Change)
 			r.P99Base, r.P99Head, r.P99Change = compare.FormatNs(m.P99.Base), compare.FormatNs(m.P99.Head), compare.FormatPct(m.P99.Change)
