@@ -94,6 +94,7 @@ func TestH2GoawayEvery100(t *testing.T) {
 	})
 	checkClean(t, srv, res)
 	checkServed(t, srv, res)
+	t.Logf("%d successes, %d GOAWAYs, %d reconnects, %d retried", res.Requests, res.GoawaysReceived, res.Reconnects, res.Retried)
 	if res.Requests < 10000 {
 		t.Errorf("%d successes in 3 s, want tens of thousands", res.Requests)
 	}
@@ -108,6 +109,31 @@ func TestH2GoawayEvery100(t *testing.T) {
 	leaks()
 }
 
+// Row 7, the streams above last-stream-id: the server drops the last ten
+// streams it received, unanswered, and the client sends each again on the
+// next connection, counted as retried and never as an error.
+func TestH2GoawayRetry(t *testing.T) {
+	srv := h2test.Start(t, h2test.Config{
+		GoawayAfter: 50, GoawayBelow: 10,
+		Respond: func(h2test.Request) h2test.Response {
+			return h2test.Response{Status: 200, Body: 13, Delay: time.Millisecond}
+		},
+	})
+	res := runH2(t, srv.URL, func(c *Config) { c.Streams = 30 })
+	checkClean(t, srv, res)
+	checkServed(t, srv, res)
+	st := srv.Stats()
+	t.Logf("%d successes, %d GOAWAYs, %d dropped, %d retried", res.Requests, st.Goaways, st.Dropped, res.Retried)
+	// Every dropped stream is retried (except on the last connections,
+	// whose run ended before the client saw their GOAWAY), and so are the
+	// streams the client opened before it saw the GOAWAY, which the server
+	// ignores: at most the streams in flight per GOAWAY.
+	dropped, most := uint64(st.Dropped), uint64(st.Goaways)*uint64(res.Config.Streams)
+	if res.Retried+10*uint64(res.Config.Connections) < dropped || res.Retried > most || res.Retried == 0 {
+		t.Errorf("retried %d; server dropped %d and sent %d GOAWAYs (%d streams in flight at most)", res.Retried, dropped, st.Goaways, most)
+	}
+}
+
 // Row 8: the server closes without GOAWAY every 100 streams.
 func TestH2CloseWithoutGoaway(t *testing.T) {
 	srv := h2test.Start(t, h2test.Config{CloseAfter: 100})
@@ -117,6 +143,7 @@ func TestH2CloseWithoutGoaway(t *testing.T) {
 	if st := srv.Stats(); st.Violations != 0 {
 		t.Errorf("server saw %d violations; first: %s", st.Violations, st.Reason)
 	}
+	t.Logf("%d successes, %d errors, %d connections", res.Requests, res.Errors, res.ConnectionsOpened)
 	if res.Requests < 10000 {
 		t.Errorf("%d successes in 3 s, want tens of thousands", res.Requests)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +31,8 @@ type conn struct {
 	bw      *bufio.Writer
 	enc     *hpack.Encoder
 	hbuf    bytes.Buffer
+	hdr     *headers
+	zeros   []byte // response bodies
 	streams map[uint32]*stream
 	timers  map[*time.Timer]struct{}
 	dead    bool
@@ -90,7 +91,7 @@ func newConn(s *Server, nc net.Conn, n int64) *conn {
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.fr = http2.NewFramer(c.bw, c.br)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.hdr = newHeaders()
 	c.enc = hpack.NewEncoder(&c.hbuf)
 	l := limitsOf(limits{limit: math.MaxInt64, initWindow: 65535, maxFrame: 16384}, s.cfg.Settings)
 	c.limit, c.initWindow, c.maxFrame = l.limit, l.initWindow, l.maxFrame
@@ -195,8 +196,16 @@ func (c *conn) handle(f http2.Frame) error {
 		if !f.IsAck() {
 			c.fr.WritePing(true, f.Data)
 		}
-	case *http2.MetaHeadersFrame:
-		return c.onHeaders(f)
+	case *http2.HeadersFrame, *http2.ContinuationFrame:
+		if !c.hdr.frame(f) {
+			return nil
+		}
+		h, err := c.hdr.decode()
+		if err != nil {
+			c.s.violation("conn %d: request header block: %v", c.n, err)
+			return errClosed
+		}
+		return c.onHeaders(c.hdr.id, c.hdr.end, h)
 	case *http2.DataFrame:
 		return c.onData(f)
 	case *http2.RSTStreamFrame:
@@ -244,8 +253,7 @@ func (c *conn) onSettings(f *http2.SettingsFrame) {
 	c.fr.WriteSettingsAck()
 }
 
-func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *conn) onHeaders(id uint32, end bool, h head) error {
 	if st := c.streams[id]; st != nil {
 		return nil // trailers of a request: not sent by the load generator
 	}
@@ -281,15 +289,10 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	st := &stream{id: id, recvWindow: c.initWindow, sendWindow: c.peerInitWindow}
-	st.req = Request{Conn: c.n, Seq: c.seq, N: c.s.n.Add(1), StreamID: id, ContentLength: -1,
-		Method: f.PseudoValue("method"), Path: f.PseudoValue("path")}
-	if f.PseudoValue("scheme") == "" || f.PseudoValue("authority") == "" || st.req.Method == "" || st.req.Path == "" {
-		c.s.violation("conn %d: stream %d lacks a pseudo-header: %v", c.n, id, f.Fields)
-	}
-	for _, hf := range f.RegularFields() {
-		if hf.Name == "content-length" {
-			st.req.ContentLength, _ = strconv.Atoi(hf.Value)
-		}
+	st.req = Request{Conn: c.n, Seq: c.seq, N: c.s.n.Add(1), StreamID: id,
+		ContentLength: h.contentLength, Method: h.method, Path: h.path}
+	if h.scheme == "" || h.authority == "" || h.method == "" || h.path == "" {
+		c.s.violation("conn %d: stream %d lacks a pseudo-header: %+v", c.n, id, h)
 	}
 	c.streams[id] = st
 	c.open++
@@ -297,10 +300,22 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	c.s.requests.Add(1)
 	if n := c.s.cfg.GoawayAfter; n > 0 && c.seq == n {
 		c.goaway, c.goawayID = true, id
-		c.fr.WriteGoAway(id, http2.ErrCodeNo, nil)
+		if below := uint32(c.s.cfg.GoawayBelow); below > 0 {
+			c.goawayID = max(id, 2*below) - 2*below
+		}
+		c.fr.WriteGoAway(c.goawayID, http2.ErrCodeNo, nil)
 		c.s.goaways.Add(1)
+		for _, st := range c.streams {
+			if st.id > c.goawayID {
+				c.s.dropped.Add(1)
+				c.closeStream(st)
+			}
+		}
+		if st.id > c.goawayID {
+			return nil
+		}
 	}
-	if f.StreamEnded() {
+	if end {
 		st.ended = true
 		c.dispatch(st)
 	}

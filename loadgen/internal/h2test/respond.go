@@ -83,10 +83,13 @@ func (c *conn) write(st *stream, r Response) {
 		}
 		left -= int(n)
 		end := left == 0 && !tail
+		if int64(len(c.zeros)) < n {
+			c.zeros = make([]byte, n)
+		}
 		if pad != nil {
-			c.fr.WriteDataPadded(st.id, end, make([]byte, n), pad)
+			c.fr.WriteDataPadded(st.id, end, c.zeros[:n], pad)
 		} else {
-			c.fr.WriteData(st.id, end, make([]byte, n))
+			c.fr.WriteData(st.id, end, c.zeros[:n])
 		}
 		c.sendWindow -= n + over
 		st.sendWindow -= n + over

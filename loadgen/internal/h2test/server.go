@@ -100,6 +100,11 @@ type Config struct {
 	// been opened on a connection, answers the streams up to it, and
 	// closes the connection (nginx keepalive_requests; row 7).
 	GoawayAfter int
+	// GoawayBelow makes that GOAWAY's last-stream-id the stream opened
+	// GoawayBelow streams earlier: the streams above it, received but not
+	// yet answered, are dropped unanswered, as not processed (RFC 9113
+	// 6.8). With delayed responses, the client then has streams to retry.
+	GoawayBelow int
 	// CloseAfter closes the connection without GOAWAY once that many
 	// streams have been opened on it and the last one answered (row 8).
 	CloseAfter int
@@ -121,6 +126,7 @@ type Stats struct {
 	BodyBytes  int64 // response body bytes sent
 	Uploaded   int64 // request body bytes received
 	Goaways    int64 // GOAWAY frames sent
+	Dropped    int64 // streams dropped unanswered above a GOAWAY's last-stream-id
 	MaxOpen    int64 // most streams open at once on one connection
 	Violations int64 // protocol violations by the client
 	// Reason is the first violation, in words.
@@ -136,8 +142,8 @@ type Server struct {
 	ln  net.Listener
 	wg  sync.WaitGroup
 
-	conns, requests, responses, resets, bodyBytes, uploaded, goaways atomic.Int64
-	maxOpen, violations                                              atomic.Int64
+	conns, requests, responses, resets, bodyBytes, uploaded, goaways, dropped atomic.Int64
+	maxOpen, violations                                                       atomic.Int64
 
 	mu      sync.Mutex
 	reason  string
@@ -219,7 +225,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Conns: s.conns.Load(), Requests: s.requests.Load(), Responses: s.responses.Load(),
 		Resets: s.resets.Load(), BodyBytes: s.bodyBytes.Load(), Uploaded: s.uploaded.Load(),
-		Goaways: s.goaways.Load(), MaxOpen: s.maxOpen.Load(), Violations: s.violations.Load(),
+		Goaways: s.goaways.Load(), Dropped: s.dropped.Load(), MaxOpen: s.maxOpen.Load(), Violations: s.violations.Load(),
 		Reason: reason,
 	}
 }
