@@ -37,6 +37,11 @@ func (r *Runner) runRepeat(ctx context.Context, c matrix.Cell, rep, idx int) {
 		rp: results.Repeat{Index: rep, Started: time.Now().UTC(), ServerCPUSeconds: -1}}
 	r.live(fmt.Sprintf("[%d/%d] %s: starting", r.done+1, len(r.opt.Cells), c.ID()))
 	x.run(ctx, idx)
+	if ctx.Err() != nil && x.rp.Status == results.StatusDNF {
+		// A step cut short by the interrupt did not fail on its own.
+		x.rp.Detail = "interrupted: " + x.rp.Detail
+		x.rp.Status, x.rp.Reason = results.StatusInterrupted, results.ReasonInterrupted
+	}
 	x.rp.Finished = time.Now().UTC()
 	cr.Repeats = append(cr.Repeats, x.rp)
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"github.com/matrixbench/matrix/internal/matrix"
 	"io"
 	"net"
 	"net/http"
@@ -112,3 +113,7 @@ func sortedKeys(m map[string]string) []string {
 	}
 	return keys
 }
+
+func filterServers(names ...string) matrix.Filter { return matrix.Filter{Servers: names} }
+
+func sleepMs(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }

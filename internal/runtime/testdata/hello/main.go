@@ -8,12 +8,20 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 func main() {
 	exit := flag.Int("exit", -1, "print a fatal message and exit with this status at once")
 	noise := flag.Int("noise", 0, "write this many bytes to stdout before serving")
+	nolisten := flag.Bool("nolisten", false, "run without ever listening (a server stuck before bind)")
 	flag.Parse()
+	if *nolisten {
+		fmt.Println("hello: stuck before listening")
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
 	if *exit >= 0 {
 		fmt.Fprintln(os.Stderr, "hello: fatal: bad configuration, exiting")
 		os.Exit(*exit)
