@@ -125,12 +125,12 @@ func pctOrTilde(e *compare.Estimate) string {
 // colour blindnesses) and picks black or white text for contrast. The
 // rank is also printed, so colour is never the only cue.
 func rankColour(r, n int) (bg, fg string) {
-	stops := [][3]float64{{44, 123, 182}, {171, 217, 233}, {255, 255, 191}, {253, 174, 97}, {215, 25, 28}}
-	t := 0.0
-	if n > 1 {
-		t = float64(r) / float64(n-1)
+	if n == 1 {
+		// Nothing to rank against: a neutral colour, not "fastest".
+		return "#dde6ee", "#111111"
 	}
-	pos := t * float64(len(stops)-1)
+	stops := [][3]float64{{44, 123, 182}, {171, 217, 233}, {255, 255, 191}, {253, 174, 97}, {215, 25, 28}}
+	pos := float64(r) / float64(n-1) * float64(len(stops)-1)
 	i := min(int(pos), len(stops)-2)
 	f := pos - float64(i)
 	var c [3]float64

@@ -182,3 +182,20 @@ func TestPercentileLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestRankColour(t *testing.T) {
+	for _, tc := range []struct {
+		r, n   int
+		bg, fg string
+	}{
+		{0, 1, "#dde6ee", "#111111"}, // alone: neutral
+		{0, 2, "#2c7bb6", "#ffffff"}, // fastest
+		{1, 2, "#d7191c", "#ffffff"}, // slowest
+		{2, 5, "#ffffbf", "#111111"}, // middle
+	} {
+		bg, fg := rankColour(tc.r, tc.n)
+		if bg != tc.bg || fg != tc.fg {
+			t.Errorf("rankColour(%d, %d) = %s, %s; want %s, %s", tc.r, tc.n, bg, fg, tc.bg, tc.fg)
+		}
+	}
+}
