@@ -263,3 +263,15 @@ func TestH2RatedBacklog(t *testing.T) {
 		t.Errorf("backlog %d; %d starts were due and %d served", res.Backlog, rate, n)
 	}
 }
+
+// PING is answered with an ACK carrying the same data (RFC 9113 6.7).
+func TestH2Ping(t *testing.T) {
+	srv := h2test.Start(t, h2test.Config{PingEvery: 10})
+	res := runH2(t, srv.URL, func(c *Config) { c.Duration = 500 * time.Millisecond })
+	checkClean(t, srv, res)
+	st := srv.Stats()
+	// The last PING of each connection may be unanswered when the run ends.
+	if st.Pings == 0 || st.PingAcks+int64(res.Config.Connections) < st.Pings {
+		t.Errorf("server sent %d PINGs, received %d ACKs", st.Pings, st.PingAcks)
+	}
+}

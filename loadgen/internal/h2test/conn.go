@@ -38,6 +38,7 @@ type conn struct {
 	dead    bool
 
 	open, seq    int
+	pings        map[[8]byte]bool // PINGs awaiting their ACK
 	lastClientID uint32
 	goaway       bool
 	goawayID     uint32
@@ -88,6 +89,7 @@ func newConn(s *Server, nc net.Conn, n int64) *conn {
 		bw:      bufio.NewWriterSize(nc, 32<<10),
 		streams: map[uint32]*stream{},
 		timers:  map[*time.Timer]struct{}{},
+		pings:   map[[8]byte]bool{},
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.fr = http2.NewFramer(c.bw, c.br)
@@ -193,8 +195,14 @@ func (c *conn) handle(f http2.Frame) error {
 		}
 		c.cond.Broadcast()
 	case *http2.PingFrame:
-		if !f.IsAck() {
+		switch {
+		case !f.IsAck():
 			c.fr.WritePing(true, f.Data)
+		case c.pings[f.Data]:
+			delete(c.pings, f.Data)
+			c.s.pingAcks.Add(1)
+		default:
+			c.s.violation("conn %d: PING ACK with data %x, never sent or acknowledged twice", c.n, f.Data)
 		}
 	case *http2.HeadersFrame, *http2.ContinuationFrame:
 		if !c.hdr.frame(f) {
@@ -315,6 +323,11 @@ func (c *conn) onHeaders(id uint32, end bool, h head) error {
 			return nil
 		}
 	}
+	if n := c.s.cfg.PingEvery; n > 0 && c.seq%n == 0 {
+		c.pings[c.pingData(c.seq)] = true
+		c.fr.WritePing(false, c.pingData(c.seq))
+		c.s.pings.Add(1)
+	}
 	if end {
 		st.ended = true
 		c.dispatch(st)
@@ -389,4 +402,9 @@ func (c *conn) closeStream(st *stream) {
 		}
 		c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	}
+}
+
+// pingData is the opaque data of the PING sent at stream ordinal seq.
+func (c *conn) pingData(seq int) [8]byte {
+	return [8]byte{'h', '2', 't', byte(c.n), byte(seq >> 24), byte(seq >> 16), byte(seq >> 8), byte(seq)}
 }

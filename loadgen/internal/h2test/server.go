@@ -113,6 +113,9 @@ type Config struct {
 	// once the client acknowledges it (RFC 9113 6.5.3).
 	MidSettings      []http2.Setting
 	MidSettingsAfter int
+	// PingEvery sends a PING once every that many streams on a
+	// connection; the client must acknowledge each (RFC 9113 6.7).
+	PingEvery int
 	// Respond chooses each response; nil answers 200 with 13 bytes.
 	Respond func(Request) Response
 }
@@ -128,6 +131,8 @@ type Stats struct {
 	Goaways    int64 // GOAWAY frames sent
 	Dropped    int64 // streams dropped unanswered above a GOAWAY's last-stream-id
 	MaxOpen    int64 // most streams open at once on one connection
+	Pings      int64 // PING frames sent
+	PingAcks   int64 // PING acknowledgements received, with the data sent
 	Violations int64 // protocol violations by the client
 	// Reason is the first violation, in words.
 	Reason string
@@ -143,6 +148,7 @@ type Server struct {
 	wg  sync.WaitGroup
 
 	conns, requests, responses, resets, bodyBytes, uploaded, goaways, dropped atomic.Int64
+	pings, pingAcks                                                           atomic.Int64
 	maxOpen, violations                                                       atomic.Int64
 
 	mu      sync.Mutex
@@ -225,7 +231,8 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Conns: s.conns.Load(), Requests: s.requests.Load(), Responses: s.responses.Load(),
 		Resets: s.resets.Load(), BodyBytes: s.bodyBytes.Load(), Uploaded: s.uploaded.Load(),
-		Goaways: s.goaways.Load(), Dropped: s.dropped.Load(), MaxOpen: s.maxOpen.Load(), Violations: s.violations.Load(),
+		Goaways: s.goaways.Load(), Dropped: s.dropped.Load(), MaxOpen: s.maxOpen.Load(),
+		Pings: s.pings.Load(), PingAcks: s.pingAcks.Load(), Violations: s.violations.Load(),
 		Reason: reason,
 	}
 }
