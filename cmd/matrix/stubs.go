@@ -15,6 +15,4 @@ func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) i
 	}
 }
 
-var (
-	cmdMerge = notYet("merge")
-)
+var ()
