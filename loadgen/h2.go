@@ -91,7 +91,6 @@ func (d *h2Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 			bo.connectionLost()
 			continue
 		}
-		st.negotiated.Store(d.proto)
 		// A connection that completes nothing makes the next dial back
 		// off, so that a server which accepts and drops every
 		// connection is not re-dialled in a hot loop (hostile-servers.md

@@ -381,6 +381,9 @@ func (c *h2Conn) onSettings(f *http2.SettingsFrame) error {
 	if !c.ready {
 		c.ready = true
 		c.checkAt = never // the preface deadline no longer applies
+		// The server speaks HTTP/2: its SETTINGS is the proof, not the
+		// TCP or TLS handshake.
+		c.st.negotiated.Store(c.d.proto)
 	}
 	if len(c.uploads) > 0 {
 		c.resumeUploads()

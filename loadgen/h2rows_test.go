@@ -275,3 +275,34 @@ func TestH2Ping(t *testing.T) {
 		t.Errorf("server sent %d PINGs, received %d ACKs", st.Pings, st.PingAcks)
 	}
 }
+
+// h2c against a server that speaks only HTTP/1.1: every connection fails
+// its preface, as a connect error, and the Result claims no protocol.
+func TestH2AgainstHTTP1Server(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			}()
+		}
+	}()
+	res := runH2(t, "http://"+ln.Addr().String()+"/", nil)
+	if res.Requests != 0 || res.Errors == 0 || res.Errors != res.ErrorsByClass[ClassConnect] {
+		t.Errorf("successes %d, errors %v; want connect errors only", res.Requests, res.ErrorsByClass)
+	}
+	if res.Protocol != "" {
+		t.Errorf("protocol %q; nothing spoke HTTP/2", res.Protocol)
+	}
+}

@@ -102,8 +102,8 @@ func TestH2TLS(t *testing.T) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	for _, proto := range []Protocol{ProtocolH2, ProtocolAuto} {
-		t.Run(string(proto)+" asked", func(t *testing.T) {
+	for name, proto := range map[string]Protocol{"h2 asked": ProtocolH2, "protocol by ALPN": ProtocolAuto} {
+		t.Run(name, func(t *testing.T) {
 			res := runH2(t, srv.URL, func(c *Config) {
 				c.Protocol, c.InsecureSkipVerify, c.Duration = proto, true, 500*time.Millisecond
 			})
