@@ -53,7 +53,7 @@ func (h *History) WriteText(w io.Writer) error {
 	for _, c := range h.Cells {
 		first, last := firstLast(c.RPS, c.Statuses)
 		change := ""
-		if !math.IsNaN(first) && !math.IsNaN(last) && first > 0 {
+		if figures(c.RPS) >= 2 && !math.IsNaN(last) && first > 0 {
 			change = compare.FormatPct(last/first - 1)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, marks(c.Statuses), trend(c.RPS),
@@ -139,4 +139,15 @@ func firstLast(xs []float64, sts []results.Status) (first, last float64) {
 		}
 	}
 	return first, last
+}
+
+// figures counts the runs with a req/s figure.
+func figures(xs []float64) int {
+	n := 0
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			n++
+		}
+	}
+	return n
 }
