@@ -47,6 +47,9 @@ type Options struct {
 	Grace time.Duration
 	// LogCap caps each server log; 0 means the runtime's default.
 	LogCap int64
+	// Heartbeat, when set, is a file rewritten as the run moves (see
+	// Heartbeat), for a watchdog.
+	Heartbeat string
 }
 
 // Outcome sums up an execution.
@@ -66,6 +69,7 @@ type Runner struct {
 	prev   map[string]*results.Cell // results replaced by a rerun
 	done   int                      // cells finished
 	start  time.Time
+	hb     heartbeat
 }
 
 // buildResult is a server's build, done once per run.
@@ -115,10 +119,12 @@ func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
 			if cr := r.cells[c.ID()]; cr != nil && rep > 1 && (cr.Status == results.StatusDNF || cr.Status == results.StatusSkipped) {
 				continue // a failed cell fails fast: no more repeats
 			}
+			r.beatStart(c, rep)
 			r.runRepeat(ctx, c, rep, i)
 			if err := r.finishRepeat(c, rep, reps); err != nil {
 				return Outcome{}, err
 			}
+			r.beatDone(c, rep)
 			if r.opt.Profile.Cooldown > 0 && ctx.Err() == nil {
 				sleep(ctx, r.opt.Profile.Cooldown)
 			}
@@ -190,6 +196,7 @@ func (r *Runner) finish(ctx context.Context) (Outcome, error) {
 	if err := r.writeManifest(); err != nil {
 		return out, err
 	}
+	r.writeBeat(r.opt.Manifest.State)
 	r.printTable()
 	return out, nil
 }

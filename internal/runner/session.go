@@ -57,6 +57,8 @@ type Request struct {
 	LogCap  int64
 	// CacheDir is the runtimes' build cache; empty means the default.
 	CacheDir string
+	// Heartbeat is a file the runner keeps rewriting (Options.Heartbeat).
+	Heartbeat string
 }
 
 // Session is a prepared run: the matrix, cells, runtime and run directory.
@@ -276,7 +278,7 @@ func (s *Session) Execute(ctx context.Context) (Outcome, error) {
 	r := New(Options{
 		Matrix: s.Matrix, Profile: s.Profile, Cells: s.Cells, Runtime: s.Runtime,
 		Run: s.Run, Manifest: s.Manifest, Rerun: s.rerun, Out: s.req.Out, Live: s.req.Live,
-		LogCap: s.req.LogCap,
+		LogCap: s.req.LogCap, Heartbeat: s.req.Heartbeat,
 	})
 	return r.Execute(ctx)
 }
