@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/matrixbench/matrix/internal/matrix"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,54 @@ func TestDockerInterruptLeavesNoContainer(t *testing.T) {
 	}
 	if left := labelled(t, cli, s.Run.ID); len(left) > 0 {
 		t.Errorf("containers left after the interrupt: %v", left)
+	}
+}
+
+// TestDockerPackagedServersConform builds the nginx and h2o images on the
+// Debian base image offline and checks the contract on h1 and h2c.
+func TestDockerPackagedServersConform(t *testing.T) {
+	cli := needDocker(t)
+	if _, _, err := cli.ImageInspectWithRaw(context.Background(), "matrix/debian-base:bookworm"); err != nil {
+		msg := "the Debian base image is missing: run scripts/debian-base.sh (.ci/run does)"
+		if os.Getenv("MATRIX_REQUIRE_DOCKER") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	root, _ := filepath.Abs("../..")
+	y := fmt.Sprintf(`version: 1
+profiles:
+  test: {warmup: 200ms, duration: 1s}
+servers:
+  - {name: nginx, protocols: [h1], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h1}}
+  - {name: nginx-h2c, protocols: [h2c], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h2c}}
+  - {name: h2o, protocols: [h1, h2c], build: {dockerfile: %[2]q}}
+scenarios:
+  - {name: get, protocol: h1}
+`, filepath.Join(root, "servers/nginx"), filepath.Join(root, "servers/h2o"))
+	path := filepath.Join(t.TempDir(), "matrix.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	m, err := matrix.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Profile("")
+	rt, err := runtime.New(context.Background(), "docker", runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var out syncBuffer
+	res, err := Check(context.Background(), m, p, rt, nil, t.TempDir(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("checked %d server/protocol pairs, want 4:\n%s", len(res), out.String())
+	}
+	for _, r := range res {
+		if len(r.Problems) > 0 {
+			t.Errorf("%s on %s: %v", r.Server, r.Protocol, r.Problems)
+		}
 	}
 }
