@@ -279,10 +279,22 @@ func (c *h2Conn) idle() error {
 			return err
 		}
 	}
+	// Writes happen below and, for large request bodies, whenever the
+	// buffer fills or a frame bypasses it: a server that stops reading
+	// fails the connection after one to two request timeouts. The
+	// deadline moves rarely, not per write.
+	if now+c.d.timeout > c.writeDL {
+		c.writeDL = now + 2*c.d.timeout
+		c.nc.SetWriteDeadline(c.clock(c.writeDL))
+	}
 	if c.ready && !c.goingAway {
 		c.fill(now)
 	}
-	if c.bw.Buffered() > 0 {
+	// Stamp every stream written since the last flush, even when nothing
+	// is buffered now: a large request body fills the buffer, which then
+	// flushes by itself, and a stream left unstamped would measure its
+	// latency from the clock's origin.
+	if len(c.unstamped) > 0 {
 		now = c.st.now()
 		for _, i := range c.unstamped {
 			s := &c.pool.s[i]
@@ -292,13 +304,8 @@ func (c *h2Conn) idle() error {
 			}
 		}
 		c.unstamped = c.unstamped[:0]
-		// A server that stops reading fails the connection after one to
-		// two request timeouts; the deadline is moved rarely, not per
-		// flush.
-		if now+c.d.timeout > c.writeDL {
-			c.writeDL = now + 2*c.d.timeout
-			c.nc.SetWriteDeadline(c.clock(c.writeDL))
-		}
+	}
+	if c.bw.Buffered() > 0 {
 		if err := c.bw.Flush(); err != nil {
 			return writeError{err}
 		}

@@ -306,3 +306,23 @@ func TestH2AgainstHTTP1Server(t *testing.T) {
 		t.Errorf("protocol %q; nothing spoke HTTP/2", res.Protocol)
 	}
 }
+
+// Uploads in frames larger than the write buffer, over a run longer than
+// two request timeouts: each request's latency runs from its own send (never
+// from the clock's origin), and the write deadline keeps moving.
+func TestH2LargeFrameUploads(t *testing.T) {
+	srv := h2test.Start(t, h2test.Config{Settings: []http2.Setting{
+		{ID: http2.SettingMaxFrameSize, Val: 1 << 20},
+		{ID: http2.SettingInitialWindowSize, Val: 1 << 20},
+	}, EarlyWindowUpdate: 1 << 30})
+	const timeout = 300 * time.Millisecond
+	res := runH2(t, srv.URL, func(c *Config) {
+		c.Method, c.Body, c.Streams = "POST", make([]byte, 300000), 2
+		c.Timeout, c.Duration = timeout, 1500*time.Millisecond
+	})
+	checkClean(t, srv, res)
+	checkServed(t, srv, res)
+	if res.Requests == 0 || time.Duration(res.LatencyNs.Max) > 2*timeout {
+		t.Errorf("%d successes, max latency %v (timeout %v)", res.Requests, time.Duration(res.LatencyNs.Max), timeout)
+	}
+}
