@@ -51,6 +51,11 @@ func (c *h2Conn) issue(start int64, retried bool, now int64) {
 	s.sendWindow = c.peerInitWindow
 	s.sentAt = now
 	body := c.st.cfg.Body
+	if len(body) > 0 && s.start == unstamped {
+		// A body may fill the send buffer, which then flushes at once:
+		// the request starts now, not at the next batched flush.
+		s.start = now
+	}
 	c.writeHeaders(id, len(body) == 0)
 	c.unstamped = append(c.unstamped, i)
 	c.checkAt = min(c.checkAt, now+c.d.timeout)
