@@ -213,7 +213,7 @@ else
 	esac
 fi
 
-beat running
+beat starting
 rc=0
 if [ -n "$resume" ]; then
 	run_matrix run --resume "$resume" --heartbeat "$HEARTBEAT" "$@" || rc=$?
