@@ -12,8 +12,8 @@ import (
 )
 
 // Heartbeat is the content of the heartbeat file (Options.Heartbeat), a
-// small JSON document the runner rewrites when a run starts, when each
-// repeat of a cell starts and ends, and when the run ends. A watchdog
+// small JSON document the runner rewrites when each repeat of a cell
+// starts and ends, and when the run ends. A watchdog
 // reads it (or only its modification time) to tell a long run from a
 // stalled one: while State is running, a heartbeat older than the longest
 // repeat plus a build means the runner is stuck. Repeats are interleaved,
