@@ -137,9 +137,11 @@ func TestH2GoawayRetry(t *testing.T) {
 // Row 8: the server closes without GOAWAY every 100 streams.
 func TestH2CloseWithoutGoaway(t *testing.T) {
 	srv := h2test.Start(t, h2test.Config{CloseAfter: 100})
+	leaks := leakCheck(t)
 	res := runH2(t, srv.URL, func(c *Config) {
 		c.Connections, c.Streams, c.Duration = 4, 20, 3*time.Second
 	})
+	defer leaks()
 	if st := srv.Stats(); st.Violations != 0 {
 		t.Errorf("server saw %d violations; first: %s", st.Violations, st.Reason)
 	}

@@ -116,7 +116,11 @@ type writeError struct{ err error }
 
 func (e writeError) Error() string { return "loadgen: HTTP/2 write: " + e.err.Error() }
 
-var errPrefaceTimeout = errors.New("loadgen: no SETTINGS from the server within the request timeout")
+var (
+	errPrefaceTimeout = errors.New("loadgen: no SETTINGS from the server within the request timeout")
+	// errDrained ends the loop gracefully from inside a read.
+	errDrained = errors.New("loadgen: connection drained")
+)
 
 // serve runs one connection until it ends, records how its streams ended,
 // and closes it. It reports whether the connection was productive: some
@@ -188,6 +192,9 @@ func (c *h2Conn) loop() error {
 		err := c.step()
 		if err == nil {
 			continue
+		}
+		if err == errDrained {
+			break
 		}
 		if _, ok := err.(writeError); ok || !errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
@@ -266,6 +273,9 @@ func (c *h2Conn) ensure(n int) error {
 	}
 	if err := c.idle(); err != nil {
 		return err
+	}
+	if c.goingAway && c.pool.n == 0 {
+		return errDrained // idle timed out the last streams
 	}
 	_, err := c.br.Peek(n)
 	return err

@@ -128,7 +128,9 @@ func TestH2NeverAnswers(t *testing.T) {
 		}
 		return h2test.Response{Status: 200, Body: 13}
 	}})
+	leaks := leakCheck(t)
 	res := runH2(t, srv.URL, func(c *Config) { c.Timeout, c.Duration = timeout, 2*time.Second })
+	defer leaks()
 	if st := srv.Stats(); st.Violations != 0 {
 		t.Errorf("server saw %d violations; first: %s", st.Violations, st.Reason)
 	}
