@@ -8,13 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // prober speaks to a server with the standard library's clients, outside the
@@ -28,24 +25,24 @@ type prober struct {
 
 // newProber returns a prober for addr speaking proto ("h1", "h2c" or "h2").
 func newProber(addr, proto string) *prober {
-	var rt http.RoundTripper
+	// Each prober speaks exactly one protocol, so a server that answers
+	// on another is not taken for ready.
+	var protos http.Protocols
+	tr := &http.Transport{DisableKeepAlives: proto == "h1"}
 	scheme := "http"
 	switch proto {
 	case "h2c":
 		// Prior knowledge (RFC 9113 3.3): no Upgrade, HTTP/2 from the first byte.
-		rt = &http2.Transport{
-			AllowHTTP: true,
-			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			},
-		}
+		protos.SetUnencryptedHTTP2(true)
 	case "h2":
 		scheme = "https"
-		rt = &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		protos.SetHTTP2(true)
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	default:
-		rt = &http.Transport{DisableKeepAlives: true, ForceAttemptHTTP2: false}
+		protos.SetHTTP1(true)
 	}
+	tr.Protocols = &protos
+	rt := tr
 	return &prober{client: &http.Client{Transport: rt, Timeout: 5 * time.Second}, base: scheme + "://" + addr}
 }
 

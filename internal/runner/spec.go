@@ -3,7 +3,6 @@ package runner
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -121,6 +120,3 @@ func targetAddr(instAddr, targetHost string) string {
 
 // probeProto names a protocol for the prober.
 func probeProto(p matrix.Protocol) string { return string(p) }
-
-// itoa is strconv.Itoa, short for progress lines.
-func itoa(n int) string { return strconv.Itoa(n) }
