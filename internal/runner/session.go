@@ -120,6 +120,9 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 	if err := m.CheckPaths(s.Cells); err != nil {
 		return nil, &UsageError{Err: err}
 	}
+	if err := s.checkLimits(); err != nil {
+		return nil, err
+	}
 	if err := s.openRuntime(ctx); err != nil {
 		return nil, err
 	}

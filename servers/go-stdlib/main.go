@@ -6,7 +6,8 @@
 // answers {"message":"Hello, World!"} as application/json, and POST /upload
 // reads the whole request body and answers its length in bytes as decimal
 // text. The server listens on $HOST:$PORT (HOST empty means every interface)
-// and exits within a second of SIGTERM or SIGINT.
+// and exits within a second of SIGTERM or SIGINT. With GOAWAY_EVERY=N set,
+// it ends every HTTP/2 connection with a GOAWAY after N streams.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -55,6 +57,9 @@ func run() error {
 	defer stop()
 
 	srv := &http.Server{Addr: addr, Handler: newHandler()}
+	if n, err := strconv.ParseInt(os.Getenv("GOAWAY_EVERY"), 10, 64); err == nil && n > 0 {
+		goawayEvery(srv, n)
+	}
 	// net/http speaks h2c with prior knowledge itself since Go 1.24; the
 	// x/net/http2/h2c wrapper is deprecated in its favour.
 	srv.Protocols = new(http.Protocols)
@@ -92,6 +97,26 @@ func listenAddr() (string, error) {
 		return "", fmt.Errorf("PORT %q: not a port number", port)
 	}
 	return net.JoinHostPort(os.Getenv("HOST"), port), nil
+}
+
+// streamsKey keys a connection's stream counter in its context.
+type streamsKey struct{}
+
+// goawayEvery makes the server end every HTTP/2 connection gracefully after
+// n streams, as nginx's keepalive_requests does: the nth response carries
+// "Connection: close", which net/http's HTTP/2 server turns into a GOAWAY
+// (RFC 9113 6.8). Opt-in through GOAWAY_EVERY, for scripts/soak.sh.
+func goawayEvery(srv *http.Server, n int64) {
+	srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, streamsKey{}, new(atomic.Int64))
+	}
+	h := srv.Handler
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(streamsKey{}).(*atomic.Int64); ok && r.ProtoMajor == 2 && c.Add(1)%n == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 type message struct {
