@@ -10,16 +10,15 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // h1Driver is the HTTP/1.1 client (RFC 9112). Each connection slot is one
-// goroutine that writes the pre-encoded request with one Write and parses
-// the response in place from its own buffer: one write and one read system
-// call per request when the response arrives whole, and no allocation.
+// goroutine that writes the pre-encoded request with one write and parses
+// the response in place from its own buffer: on plain TCP one write and one
+// read system call per request when the response arrives whole (see
+// h1direct.go), and no allocation.
 type h1Driver struct {
 	st    *runState
 	req   []byte // the whole request, head and body
@@ -83,6 +82,7 @@ func encodeH1Request(cfg *Config, t *target) []byte {
 // drive runs one connection slot until the run ends.
 func (d *h1Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 	s := &h1Slot{d: d, st: st, rec: rec, rd: newH1Reader(), last: -1}
+	s.onReadable = s.step
 	d.wd.add(s)
 	defer s.drop()
 	s.run(ctx)
@@ -99,11 +99,19 @@ type h1Slot struct {
 
 	conn   net.Conn // nil when not connected
 	reused bool     // conn has completed a response
-	fd     int      // conn's socket for direct writes, or -1 (TLS)
 	// last is the completion time of the previous successful request,
 	// where the next one starts in closed-loop mode (so that one clock
 	// read serves two requests); -1 after a failure or a failed dial.
 	last int64
+	// sentAt is the send time of the request in flight, as stored in sent.
+	sentAt int64
+
+	// rc is conn's descriptor for the direct path (h1direct.go), nil on
+	// TLS; onReadable is s.step, bound once so that RawConn.Read
+	// allocates nothing.
+	rc         syscall.RawConn
+	onReadable func(fd uintptr) bool
+	dir        directState
 
 	mu     sync.Mutex
 	raw    net.Conn // the TCP connection under conn
@@ -146,8 +154,24 @@ func (s *h1Slot) run(ctx context.Context) {
 			}
 			start = s.last
 		}
-		s.exchange(ctx, start)
+		if s.rc == nil {
+			s.settle(ctx, start, s.attempt(s.sendTime(start)))
+			continue
+		}
+		if a, start, ok := s.direct(start); ok {
+			s.settle(ctx, start, a)
+		}
 	}
+}
+
+// sendTime is when the watchdog's clock starts for a request whose latency
+// counts from start: start itself in closed-loop mode, now in rated mode,
+// where start may be long past (the backlog is latency, not a timeout).
+func (s *h1Slot) sendTime(start int64) int64 {
+	if s.st.pacer != nil {
+		start = s.st.now()
+	}
+	return max(start, 1)
 }
 
 // connect dials a connection for the slot.
@@ -169,10 +193,10 @@ func (s *h1Slot) connect(ctx context.Context) bool {
 	}
 	s.conn, s.raw = c, raw
 	s.mu.Unlock()
-	s.fd = -1
+	s.rc = nil
 	if tc, ok := c.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { s.fd = int(fd) })
+			s.rc = rc
 		}
 	}
 	s.rd.reset(c)
@@ -187,130 +211,118 @@ func (s *h1Slot) drop() {
 	if s.raw != nil {
 		s.raw.Close()
 	}
-	s.conn, s.raw = nil, nil
+	s.conn, s.raw, s.rc = nil, nil, nil
 	s.mu.Unlock()
 }
 
-// exchange sends one request whose latency counts from start and records
-// its outcome. A kept-alive connection that fails before the first byte of
-// the response was closed by the server while idle (RFC 9112 9.3.1): the
-// request never reached it, so it is sent again once on a fresh connection
-// and counted as retried, not as an error.
-func (s *h1Slot) exchange(ctx context.Context, start int64) {
-	retrying := false
-	for {
-		sent := start
-		if s.st.pacer != nil || retrying {
-			sent = s.st.now() // the timeout runs from the actual send
-		}
-		sent = max(sent, 1)
-		a := s.attempt(sent)
-		end := s.st.now()
-		timedOut := !s.sent.CompareAndSwap(sent, 0)
+// h1Attempt is the outcome of writing one request and reading its response.
+type h1Attempt struct {
+	res      h1Response
+	err      error
+	wrote    bool  // the request was written whole
+	heard    bool  // some byte of a response arrived
+	end      int64 // when the attempt ended
+	timedOut bool  // the watchdog abandoned it
+}
+
+// attempt writes the request and reads its response through conn, with the
+// watchdog timing it from sent. It serves TLS connections, retries, and
+// responses too large for the direct path.
+func (s *h1Slot) attempt(sent int64) h1Attempt {
+	s.startTimer(sent)
+	a := h1Attempt{heard: s.rd.w > s.rd.r} // unsolicited bytes count as the server speaking
+	s.rd.received = 0
+	if _, a.err = s.conn.Write(s.d.req); a.err == nil {
+		a.wrote = true
+		// Yield before reading: the response is rarely back within the
+		// few hundred nanoseconds after the write, and letting the other
+		// connections' goroutines run first makes it likelier that the
+		// read finds it instead of failing with EAGAIN and parking.
+		runtime.Gosched()
+		a.res, a.err = s.rd.readResponse(s.d.head)
+		a.heard = a.heard || s.rd.received > 0
+	}
+	s.stopTimer(&a)
+	return a
+}
+
+// startTimer puts the request sent at sent under the watchdog.
+func (s *h1Slot) startTimer(sent int64) {
+	s.sentAt = sent
+	s.sent.Store(sent)
+}
+
+// stopTimer stamps the attempt's end and takes it back from the watchdog,
+// learning whether the watchdog abandoned it first.
+func (s *h1Slot) stopTimer(a *h1Attempt) {
+	a.end = s.st.now()
+	if a.timedOut = !s.sent.CompareAndSwap(s.sentAt, 0); a.timedOut {
+		s.sent.Store(0)
+	}
+}
+
+// settle records the outcome of a request whose latency counts from start.
+// A kept-alive connection that fails before the first byte of the response
+// was closed by the server while idle (RFC 9112 9.3.1): the request never
+// reached it, so it is sent again once on a fresh connection and counted
+// as retried, not as an error.
+func (s *h1Slot) settle(ctx context.Context, start int64, a h1Attempt) {
+	for retried := false; ; retried = true {
 		switch {
-		case a.err == nil && !timedOut:
-			s.rec.response(start, end, a.res.status, int(a.res.body))
-			s.bo.connectionOK()
-			s.reused = true
-			s.last = end
+		case a.err == nil && !a.timedOut:
+			s.succeed(start, &a)
 			if a.res.close || s.d.close {
 				s.closeAnnounced()
 			}
 			return
 		case s.st.over():
-			// The run's end closed the connection under the request,
+			// The run's end shut the connection under the request,
 			// which is not the server's failure.
-			s.sent.Store(0)
 			s.drop()
 			return
-		case timedOut:
-			s.sent.Store(0)
+		case a.timedOut:
 			s.drop()
-			s.rec.timedOut(start, end)
+			s.rec.timedOut(start, a.end)
 			s.last = -1
 			return
-		case s.reused && !a.heard && !retrying:
-			s.rec.retry(end)
-			retrying = true
+		case s.reused && !a.heard && !retried:
+			s.rec.retry(a.end)
 			s.drop()
 			if !s.connect(ctx) {
 				return // the failed dial is the error on record
 			}
+			a = s.attempt(max(s.st.now(), 1))
 			continue
 		}
-		class := errRead
-		var pe protocolError
-		switch {
-		case !a.wrote:
-			class = errWrite
-		case errors.As(a.err, &pe):
-			class = errProtocol
-		}
-		s.rec.failure(end, class)
-		if !s.reused {
-			s.bo.connectionLost()
-		}
-		s.drop()
-		s.last = -1
+		s.fail(&a)
 		return
 	}
 }
 
-// h1Attempt is the outcome of writing one request and reading its response.
-type h1Attempt struct {
-	res   h1Response
-	err   error
-	wrote bool // the request was written whole
-	heard bool // some byte of a response arrived
+// succeed records a complete response.
+func (s *h1Slot) succeed(start int64, a *h1Attempt) {
+	s.rec.response(start, a.end, a.res.status, int(a.res.body))
+	s.bo.connectionOK()
+	s.reused = true
+	s.last = a.end
 }
 
-// attempt writes the request and reads its response on the slot's
-// connection, with the watchdog timing it from sent.
-func (s *h1Slot) attempt(sent int64) h1Attempt {
-	s.sent.Store(sent)
-	a := h1Attempt{heard: s.rd.w > s.rd.r} // unsolicited bytes count as the server speaking
-	s.rd.received = 0
-	if a.err = s.write(); a.err != nil {
-		return a
+// fail records a failed request by its class and drops the connection.
+func (s *h1Slot) fail(a *h1Attempt) {
+	class := errRead
+	var pe protocolError
+	switch {
+	case !a.wrote:
+		class = errWrite
+	case errors.As(a.err, &pe):
+		class = errProtocol
 	}
-	a.wrote = true
-	// Yield before reading. The response is rarely back within the few
-	// hundred nanoseconds after the write, so reading now would fail with
-	// EAGAIN, park, and read again once the poller says so: two reads per
-	// request. Letting the other connections' goroutines run first means
-	// the response has usually arrived by the time this one reads. Measured
-	// against nginx with GOMAXPROCS=1: read calls per request fall from
-	// 2.0 to about 1.1 and client CPU per request by about a fifth.
-	runtime.Gosched()
-	a.res, a.err = s.rd.readResponse(s.d.head)
-	a.heard = a.heard || s.rd.received > 0
-	return a
-}
-
-// write sends the request. On a plain TCP connection that is one direct
-// write(2) on the socket, which Go keeps non-blocking, so the kernel takes
-// the request at once or says EAGAIN. Skipping the runtime's system call
-// bookkeeping (and the file descriptor lock, which only a concurrent Close
-// needs: the watchdog shuts connections down instead of closing them)
-// measured about 5% less client CPU per request against nginx, mostly
-// because the monitor thread no longer wakes to take back a processor
-// stuck in a write. What the kernel does not take at once (a body larger
-// than the socket buffer) goes through conn.Write, which waits.
-func (s *h1Slot) write() error {
-	b := s.d.req
-	if s.fd >= 0 {
-		n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(s.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-		switch {
-		case errno == 0 && int(n) == len(b):
-			return nil
-		case errno == 0:
-			b = b[n:]
-		case errno != unix.EAGAIN && errno != unix.EINTR:
-			return errno
-		}
+	s.rec.failure(a.end, class)
+	if !s.reused {
+		s.bo.connectionLost()
 	}
-	_, err := s.conn.Write(b)
-	return err
+	s.drop()
+	s.last = -1
 }
 
 // closeAnnounced closes the connection after a response that announced its
@@ -326,98 +338,6 @@ func (s *h1Slot) closeAnnounced() {
 	}
 	s.mu.Lock()
 	s.conn.Close() // sends a TLS close_notify on https
-	s.conn, s.raw = nil, nil
+	s.conn, s.raw, s.rc = nil, nil, nil
 	s.mu.Unlock()
-}
-
-// h1Watchdog enforces Config.Timeout for every slot of a run and closes
-// their connections when the run ends. One goroutine checking every slot a
-// few times per timeout costs less than a read deadline set per request,
-// which takes a timer update (and a clock read) on every request.
-type h1Watchdog struct {
-	st      *runState
-	timeout int64
-	every   time.Duration
-
-	mu    sync.Mutex
-	slots []*h1Slot
-	over  bool
-}
-
-func newH1Watchdog(st *runState) *h1Watchdog {
-	t := st.cfg.timeout()
-	return &h1Watchdog{st: st, timeout: int64(t), every: min(max(t/10, time.Millisecond), 100*time.Millisecond)}
-}
-
-// add puts a slot under watch.
-func (w *h1Watchdog) add(s *h1Slot) {
-	w.mu.Lock()
-	w.slots = append(w.slots, s)
-	if w.over {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-	}
-	w.mu.Unlock()
-}
-
-// run checks the slots until the run ends, then shuts every connection
-// down so that slots blocked in a read return.
-func (w *h1Watchdog) run() {
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.st.done:
-			w.closeAll()
-			return
-		case <-t.C:
-			w.check()
-		}
-	}
-}
-
-// check abandons requests in flight for longer than the timeout by shutting
-// their connections down; the slot sees the read fail and the timeout mark.
-func (w *h1Watchdog) check() {
-	now := w.st.now()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, s := range w.slots {
-		sent := s.sent.Load()
-		if sent <= 0 || now-sent < w.timeout || !s.sent.CompareAndSwap(sent, timedOutMark) {
-			continue
-		}
-		s.mu.Lock()
-		shutdown(s.raw)
-		s.mu.Unlock()
-	}
-}
-
-// shutdown ends both directions of a slot's TCP connection from another
-// goroutine, waking the slot's blocked read or write. Unlike Close it
-// leaves the descriptor open, so that the number cannot be reused by a new
-// socket under the slot's direct writes; the slot closes it itself.
-func shutdown(c net.Conn) {
-	switch c := c.(type) {
-	case *net.TCPConn:
-		c.CloseRead()
-		c.CloseWrite()
-	case nil:
-	default:
-		c.Close()
-	}
-}
-
-// closeAll shuts every slot's connection down and forbids new ones.
-func (w *h1Watchdog) closeAll() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.over = true
-	for _, s := range w.slots {
-		s.mu.Lock()
-		s.closed = true
-		shutdown(s.raw)
-		s.mu.Unlock()
-	}
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -328,7 +329,7 @@ func TestH1Row13Framing(t *testing.T) {
 // connections: there is no deadline on a connection, only on a request.
 func TestH1Row15NoConnectionDeadline(t *testing.T) {
 	srv := h1test.Start(t, h1test.Respond(h1test.OK))
-	res := mustRun(t, Config{URL: srv.URL, Connections: 2, Duration: 800 * time.Millisecond, Timeout: 100 * time.Millisecond}, 0)
+	res := mustRun(t, Config{URL: srv.URL, Connections: 2, Duration: 1500 * time.Millisecond, Timeout: time.Second}, 0)
 	checkConsistent(t, res)
 	if res.Requests == 0 || res.Errors != 0 || res.ConnectionsOpened != 2 {
 		t.Errorf("requests %d, errors %v, connections opened %d; want >0, none, 2", res.Requests, res.ErrorsByClass, res.ConnectionsOpened)
@@ -415,5 +416,64 @@ func TestH1Body(t *testing.T) {
 	checkConsistent(t, res)
 	if res.Requests == 0 || res.Errors != 0 || bad.Load() != 0 {
 		t.Errorf("requests %d, errors %v, bad requests at the server %d", res.Requests, res.ErrorsByClass, bad.Load())
+	}
+}
+
+// The direct path hands responses and requests it cannot finish in its
+// buffer, or with one write, to the ordinary path: a body larger than the
+// read buffer, a response that arrives in pieces, a request larger than
+// the socket's send buffer.
+func TestH1DirectPathFallbacks(t *testing.T) {
+	big := strings.Repeat("x", 3*h1BufSize+17)
+	pieces := []string{"HTTP/1.1 200 OK\r\nTransfer-Enc", "oding: chunked\r\n\r\n5\r\nHel", "lo\r\n8\r\n, World!\r\n0\r\n", "\r\n"}
+	upload := strings.Repeat("u", 6<<20) // the kernel takes about 4 MiB at once here
+	tests := []struct {
+		name      string
+		method    string
+		body      string
+		handler   func(*h1test.Conn)
+		bodyBytes uint64
+	}{
+		{"response larger than the buffer", "GET", "", h1test.Respond("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big), uint64(len(big))},
+		{"response in pieces", "GET", "", func(c *h1test.Conn) {
+			for {
+				if _, err := c.ReadRequest(); err != nil {
+					return
+				}
+				for _, p := range pieces {
+					if c.WriteString(p) != nil {
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}, 13},
+		{"request larger than the socket buffers", "POST", upload, func(c *h1test.Conn) {
+			for {
+				// Not reading for a while lets the socket buffers fill,
+				// so that the request cannot go in one write.
+				time.Sleep(20 * time.Millisecond)
+				req, err := c.ReadRequest()
+				if err != nil || req.BodyLen != len(upload) {
+					return
+				}
+				if c.WriteString(h1test.OK) != nil {
+					return
+				}
+			}
+		}, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := h1test.Start(t, tt.handler)
+			res := mustRun(t, Config{URL: srv.URL, Method: tt.method, Body: []byte(tt.body), Connections: 2, Duration: time.Second}, 0)
+			checkConsistent(t, res)
+			if res.Requests == 0 || res.Errors != 0 || res.ConnectionsOpened != 2 {
+				t.Fatalf("requests %d, errors %v, connections %d; want >0, none, 2", res.Requests, res.ErrorsByClass, res.ConnectionsOpened)
+			}
+			if res.BytesRead != tt.bodyBytes*res.Requests {
+				t.Errorf("%d body bytes for %d requests, want %d each", res.BytesRead, res.Requests, tt.bodyBytes)
+			}
+		})
 	}
 }

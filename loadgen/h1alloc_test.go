@@ -14,12 +14,15 @@ import (
 func newTestSlot(tb testing.TB, url string) *h1Slot {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := newRunState(ctx, cancel, Config{URL: url, Connections: 1, Duration: time.Hour}, neverConnectedAfter)
+	// A rate (never waited for: the tests call oneRequest) makes the
+	// direct path return after every request.
+	st, err := newRunState(ctx, cancel, Config{URL: url, Connections: 1, Duration: time.Hour, Rate: 1}, neverConnectedAfter)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	d := newH1Driver(st)
 	s := &h1Slot{d: d, st: st, rec: st.newRecorder(), rd: newH1Reader(), last: -1}
+	s.onReadable = s.step
 	d.wd.add(s)
 	tb.Cleanup(func() {
 		cancel()
@@ -33,22 +36,39 @@ func newTestSlot(tb testing.TB, url string) *h1Slot {
 	return s
 }
 
+// oneRequest sends one request on the slot's connection, by the direct
+// path or (direct false) the ordinary one, and records it.
+func oneRequest(s *h1Slot, direct bool) {
+	ctx := context.Background()
+	start := s.st.now()
+	if !direct {
+		s.settle(ctx, start, s.attempt(start))
+		return
+	}
+	if a, from, ok := s.direct(start); ok {
+		s.settle(ctx, from, a)
+	}
+}
+
 // TestH1ZeroAllocsPerRequest: a keep-alive request, from write to
 // recorded latency, allocates nothing in steady state.
 func TestH1ZeroAllocsPerRequest(t *testing.T) {
 	srv := h1test.Start(t, h1test.Fast(h1test.OK))
-	s := newTestSlot(t, srv.URL)
-	ctx := context.Background()
-	for range 100 {
-		s.exchange(ctx, s.last)
-	}
-	allocs := testing.AllocsPerRun(5000, func() { s.exchange(ctx, s.last) })
-	if allocs != 0 {
-		t.Errorf("%v allocations per request, want 0", allocs)
-	}
-	m := &s.rec.phases[phaseWarmup]
-	if n := m.requests.Load() + s.rec.phases[phaseMeasure].requests.Load(); n < 5100 {
-		t.Errorf("%d requests succeeded, want 5101", n)
+	for _, direct := range []bool{true, false} {
+		s := newTestSlot(t, srv.URL)
+		for range 100 {
+			oneRequest(s, direct)
+		}
+		allocs := testing.AllocsPerRun(5000, func() { oneRequest(s, direct) })
+		if allocs != 0 {
+			t.Errorf("direct path %v: %v allocations per request, want 0", direct, allocs)
+		}
+		if n := s.rec.phases[phaseMeasure].requests.Load(); n < 5100 {
+			t.Errorf("direct path %v: %d requests succeeded, want 5101", direct, n)
+		}
+		if s.rec.phases[phaseMeasure].errors.Load() != 0 || s.rec.dials.Load() != 1 {
+			t.Errorf("direct path %v: %d errors, %d dials", direct, s.rec.phases[phaseMeasure].errors.Load(), s.rec.dials.Load())
+		}
 	}
 }
 
@@ -80,12 +100,11 @@ func TestH1RunAllocations(t *testing.T) {
 func BenchmarkH1Exchange(b *testing.B) {
 	srv := h1test.Start(b, h1test.Fast(h1test.OK))
 	s := newTestSlot(b, srv.URL)
-	ctx := context.Background()
 	cpu0 := processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		s.exchange(ctx, s.last)
+		oneRequest(s, true)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")

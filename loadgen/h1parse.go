@@ -36,6 +36,10 @@ type h1Reader struct {
 	buf      []byte
 	r, w     int   // the unread bytes are buf[r:w]
 	received int64 // bytes read from conn, for telling "no byte at all" apart
+	// try makes the parser use only the buffered bytes: where it would
+	// read, it returns errNeedMore without having changed the buffer, and
+	// the caller rewinds r to the response's start (h1direct.go).
+	try bool
 }
 
 func newH1Reader() h1Reader { return h1Reader{buf: make([]byte, h1BufSize)} }
@@ -48,6 +52,9 @@ func (rd *h1Reader) reset(c net.Conn) {
 // fill reads once from the connection into the free end of the buffer,
 // first moving unread bytes to its front.
 func (rd *h1Reader) fill() error {
+	if rd.try {
+		return errNeedMore
+	}
 	if rd.r == rd.w {
 		rd.r, rd.w = 0, 0
 	} else if rd.r > 0 {
@@ -95,6 +102,8 @@ func (rd *h1Reader) discard(n int64) error {
 		if avail := int64(rd.w - rd.r); n <= avail {
 			rd.r += int(n)
 			return nil
+		} else if rd.try {
+			return errNeedMore
 		} else {
 			n -= avail
 		}
@@ -111,6 +120,9 @@ func (rd *h1Reader) discard(n int64) error {
 // discardToEOF consumes a close-delimited body (RFC 9112 6.3 item 8) and
 // returns its length.
 func (rd *h1Reader) discardToEOF() (int64, error) {
+	if rd.try {
+		return 0, errNeedMore
+	}
 	n := int64(rd.w - rd.r)
 	for {
 		rd.r, rd.w = 0, 0
