@@ -252,9 +252,14 @@ func (h *h1Head) field(l []byte) error {
 		return nil
 	}
 	colon := bytes.IndexByte(l, ':')
-	if colon <= 0 || bytes.ContainsAny(l[:colon], " \t") {
-		// RFC 9112 5.1: no whitespace between field name and colon.
+	if colon <= 0 {
 		return errHeaderLine
+	}
+	for _, c := range l[:colon] {
+		if c == ' ' || c == '\t' {
+			// RFC 9112 5.1: no whitespace between field name and colon.
+			return errHeaderLine
+		}
 	}
 	name, value := l[:colon], trimOWS(l[colon+1:])
 	switch {
