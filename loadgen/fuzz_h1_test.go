@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,10 +67,14 @@ var h1Seeds = []h1Seed{
 
 // FuzzH1Response feeds arbitrary bytes, as a server would send them over one
 // keep-alive connection before closing it, to the HTTP/1.1 response parser,
-// in pieces of any size, and checks that it never panics, returns once the
-// bytes are exhausted, allocates nothing in proportion to what the wire
-// claims, and that what it accepts is a possible response: a final status,
-// a body no larger than the bytes sent.
+// in pieces of any size, along both paths the client reads responses by:
+// the ordinary one, which reads from the connection as it parses, and the
+// direct one (h1direct.go), which parses only whole buffered responses and
+// hands the rest back to the ordinary path. It checks that the parser never
+// panics, returns once the bytes are exhausted, allocates nothing in
+// proportion to what the wire claims, accepts only possible responses (a
+// final status, no more body than the bytes sent), and that both paths
+// read the same responses and fail with the same errors.
 func FuzzH1Response(f *testing.F) {
 	for _, s := range h1Seeds {
 		f.Add([]byte(s.wire), s.head, s.bufSize, s.chunk)
@@ -80,40 +85,116 @@ func FuzzH1Response(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, wire []byte, head bool, bufSize, chunk uint16) {
-		rd := newH1Reader()
+		size, n := h1BufSize, 1+int(chunk)%4096
 		if bufSize > 0 {
-			rd.buf = make([]byte, 64+int(bufSize)%4096)
+			size = 64 + int(bufSize)%4096
 		}
-		rd.reset(&chunkConn{data: wire, n: 1 + int(chunk)%4096})
-
-		var body int64
-		var err error
+		var ordinary, direct []h1Outcome
 		alloc := allocated()
 		bounded(t, fuzzHang, func() {}, func() {
-			for i := 0; i < h1FuzzMaxResponses; i++ {
-				var res h1Response
-				if res, err = rd.readResponse(head); err != nil {
-					return
-				}
-				if res.status < 200 || res.status > 599 {
-					t.Errorf("response %d: accepted status %d", i, res.status)
-				}
-				if res.body < 0 {
-					t.Errorf("response %d: body of %d bytes", i, res.body)
-				}
-				if body += res.body; body > int64(len(wire)) {
-					t.Errorf("response %d: %d body bytes so far from %d bytes on the wire", i, body, len(wire))
-				}
-				if res.close {
-					return // the driver closes the connection here
-				}
-			}
+			ordinary = parseOrdinary(wire, head, size, n)
+			direct = parseDirect(wire, head, size, n)
 		})
-		if n := allocated() - alloc; n > fuzzAlloc {
-			t.Errorf("parsing %d bytes allocated %d bytes", len(wire), n)
+		if a := allocated() - alloc; a > fuzzAlloc {
+			t.Errorf("parsing %d bytes allocated %d bytes", len(wire), a)
 		}
-		checkH1Error(t, err)
+		var body int64
+		for i, o := range ordinary {
+			if o.err != nil {
+				checkH1Error(t, o.err)
+				continue
+			}
+			if o.res.status < 200 || o.res.status > 599 {
+				t.Errorf("response %d: accepted status %d", i, o.res.status)
+			}
+			if o.res.body < 0 {
+				t.Errorf("response %d: body of %d bytes", i, o.res.body)
+			}
+			if body += o.res.body; body > int64(len(wire)) {
+				t.Errorf("response %d: %d body bytes so far from %d bytes on the wire", i, body, len(wire))
+			}
+		}
+		if !slices.Equal(ordinary, direct) {
+			t.Errorf("the ordinary path read %+v\nthe direct path read   %+v", ordinary, direct)
+		}
 	})
+}
+
+// h1Outcome is what reading one response gave.
+type h1Outcome struct {
+	res h1Response
+	err error
+}
+
+// parseOrdinary reads responses from wire as the ordinary path does, with a
+// read buffer of size bytes, the connection delivering n bytes per read,
+// until an error or a response that closes the connection.
+func parseOrdinary(wire []byte, head bool, size, n int) []h1Outcome {
+	rd := newH1Reader()
+	rd.buf = make([]byte, size)
+	rd.reset(&chunkConn{data: wire, n: n})
+	var outs []h1Outcome
+	for len(outs) < h1FuzzMaxResponses {
+		res, err := rd.readResponse(head)
+		outs = append(outs, h1Outcome{res, err})
+		if err != nil || res.close {
+			break
+		}
+	}
+	return outs
+}
+
+// parseDirect reads responses from wire as the direct path does
+// (h1Slot.send and h1Slot.receive): before each request the buffer is
+// compacted; after each read the parser tries the buffered bytes alone
+// (h1Reader.try) and rewinds when they are not a whole response; a full
+// buffer or the connection's close hands the response to the ordinary
+// path, which parses it again from its start.
+func parseDirect(wire []byte, head bool, size, n int) []h1Outcome {
+	conn := &chunkConn{data: wire, n: n}
+	rd := newH1Reader()
+	rd.buf = make([]byte, size)
+	rd.reset(conn)
+	var outs []h1Outcome
+	for len(outs) < h1FuzzMaxResponses {
+		if rd.r == rd.w {
+			rd.r, rd.w = 0, 0
+		} else if rd.r > 0 {
+			rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
+			rd.r = 0
+		}
+		mark := rd.r
+		o := h1Outcome{err: errNeedMore}
+		for o.err == errNeedMore {
+			if rd.w == len(rd.buf) {
+				rd.r = mark
+				o.res, o.err = rd.readResponse(head)
+				break
+			}
+			k, _ := conn.Read(rd.buf[rd.w:])
+			if k == 0 {
+				if rd.w > mark {
+					rd.r = mark
+					o.res, o.err = rd.readResponse(head)
+				} else {
+					o.err = io.EOF
+				}
+				break
+			}
+			rd.w += k
+			rd.try = true
+			o.res, o.err = rd.readResponse(head)
+			rd.try = false
+			if o.err == errNeedMore {
+				rd.r = mark
+			}
+		}
+		outs = append(outs, o)
+		if o.err != nil || o.res.close {
+			break
+		}
+	}
+	return outs
 }
 
 // checkH1Error fails the test unless err is one the driver classifies: the
