@@ -77,7 +77,7 @@ judge() {
 	BEGIN { n = split("rss_kib fds goroutines", fig, " ") }
 	$1 == "sample" {
 		t = val("t")
-		printf "  %s t=%5ss  rss %7d KiB  fds %5d  goroutines %5d  requests %10d  errors %d\n", proto, t, val("rss_kib"), val("fds"), val("goroutines"), val("requests"), val("errors")
+		printf "  %s t=%5ss  rss %7d KiB  (heap live %6d KiB)  fds %5d  goroutines %5d  requests %10d  errors %d\n", proto, t, val("rss_kib"), val("heap_live_kib"), val("fds"), val("goroutines"), val("requests"), val("errors")
 		if (t + 0 < settle + 0) next
 		for (i = 1; i <= n; i++) {
 			v = val(fig[i]) + 0

@@ -7,9 +7,12 @@
 //
 // Output, one record per line, fields as key=value:
 //
-//	baseline rss_kib=N hwm_kib=N fds=N goroutines=N
-//	sample t=SECONDS rss_kib=N hwm_kib=N fds=N goroutines=N requests=N errors=N
+//	baseline rss_kib=N hwm_kib=N heap_live_kib=N fds=N goroutines=N
+//	sample t=SECONDS rss_kib=N hwm_kib=N heap_live_kib=N fds=N goroutines=N requests=N errors=N
 //	result requests=N errors=N rps=F connections=N reconnects=N retried=N goaways=N resets=N peak_rss_kib=N ...
+//
+// heap_live_kib is the heap marked live by the last garbage collection: what
+// the program holds, without the garbage that resident memory also counts.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -140,7 +144,10 @@ func drive(ctx context.Context, cfg loadgen.Config, every time.Duration) error {
 // snapshot returns the process's figures as key=value fields.
 func snapshot() string {
 	rss, hwm := memory()
-	return fmt.Sprintf("rss_kib=%d hwm_kib=%d fds=%d goroutines=%d", rss, hwm, openFDs(), runtime.NumGoroutine())
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	return fmt.Sprintf("rss_kib=%d hwm_kib=%d heap_live_kib=%d fds=%d goroutines=%d",
+		rss, hwm, live[0].Value.Uint64()>>10, openFDs(), runtime.NumGoroutine())
 }
 
 // memory returns VmRSS and VmHWM (peak RSS) in KiB from /proc/self/status,
