@@ -182,14 +182,38 @@ func (r *recorder) flushSecond() {
 
 // series is the run's per-second timeline, filled by recorders once per
 // second each.
+//
+// Only the last few seconds keep a histogram: a second older than
+// seriesOpenSeconds is settled into its p99 and its histogram reused, so
+// the series costs a few bytes per second of a long run, not a histogram.
+// A connection that flushes into a settled second (one idle for longer
+// than that) adds to its counts but no longer to its p99.
 type series struct {
-	mu     sync.Mutex
-	points []seriesPoint
+	mu      sync.Mutex
+	points  []seriesPoint
+	spare   []*hdrhistogram.Histogram
+	settled int // points below this index are settled
 }
+
+// seriesOpenSeconds is how many recent seconds keep their histogram.
+const seriesOpenSeconds = 5
 
 type seriesPoint struct {
 	requests, errors uint64
 	hist             *hdrhistogram.Histogram
+	p99Ns            int64
+}
+
+// settle turns the histogram of point i into its p99.
+func (s *series) settle(i int) {
+	p := &s.points[i]
+	if p.hist == nil {
+		return
+	}
+	p.p99Ns = p.hist.ValueAtQuantile(99) * 1000
+	p.hist.Reset()
+	s.spare = append(s.spare, p.hist)
+	p.hist = nil
 }
 
 func (s *series) add(sec int, req, errs uint64, h *hdrhistogram.Histogram) {
@@ -201,11 +225,18 @@ func (s *series) add(sec int, req, errs uint64, h *hdrhistogram.Histogram) {
 	p := &s.points[sec]
 	p.requests += req
 	p.errors += errs
-	if h.TotalCount() > 0 {
+	if h.TotalCount() > 0 && sec >= len(s.points)-seriesOpenSeconds {
 		if p.hist == nil {
-			p.hist = hdrhistogram.New(histLowest, histHighest, secondSigFig)
+			if n := len(s.spare); n > 0 {
+				p.hist, s.spare = s.spare[n-1], s.spare[:n-1]
+			} else {
+				p.hist = hdrhistogram.New(histLowest, histHighest, secondSigFig)
+			}
 		}
 		p.hist.Merge(h)
+	}
+	for ; s.settled < len(s.points)-seriesOpenSeconds; s.settled++ {
+		s.settle(s.settled)
 	}
 }
 
@@ -219,6 +250,7 @@ func (s *series) result(seconds int) []Point {
 		if i < len(s.points) {
 			sp := s.points[i]
 			p.Requests, p.Errors = sp.requests, sp.errors
+			p.P99Ns = sp.p99Ns
 			if sp.hist != nil {
 				p.P99Ns = sp.hist.ValueAtQuantile(99) * 1000
 			}

@@ -85,6 +85,7 @@ const ReasonInterrupted Reason = "interrupted"
 const (
 	ReasonErrorBudget  Reason = "error-budget"  // error ratio over the scenario's error_budget
 	ReasonClientBound  Reason = "client-bound"  // the load generator, not the server, was the bottleneck
+	ReasonRateNotMet   Reason = "rate-not-met"  // a rated row achieved less than 95 % of its rate
 	ReasonRepeatFailed Reason = "repeat-failed" // at least one repeat failed (Detail says how) while others measured
 )
 

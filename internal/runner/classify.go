@@ -13,6 +13,9 @@ import (
 // figure is then marked suspect rather than published as the server's.
 const clientBoundShare = 0.95
 
+// rateMetShare is the share of a rated row's rate it must achieve to be ok.
+const rateMetShare = 0.95
+
 // classifyRepeat decides the status of one repeat that ran the load
 // generator to the end against a live server.
 func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, results.Reason, string) {
@@ -32,6 +35,12 @@ func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, r
 		class, _ := dominantClass(res)
 		return results.StatusSuspect, results.ReasonErrorBudget,
 			fmt.Sprintf("error ratio %.3f over the budget %.3f; most errors are %s", ratio, errorBudget, class)
+	}
+	if rate := res.Config.Rate; rate > 0 && res.RPS < rateMetShare*rate {
+		// A rated row that fell behind measured a different load than it
+		// names: its latency is the backlog's, not the server's at that rate.
+		return results.StatusSuspect, results.ReasonRateNotMet,
+			fmt.Sprintf("asked for %.0f req/s, achieved %.0f", rate, res.RPS)
 	}
 	if res.ProtocolMismatch != "" {
 		return results.StatusSuspect, results.ReasonNonconformant, res.ProtocolMismatch

@@ -1,0 +1,42 @@
+package runner
+
+import (
+	"testing"
+
+	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/loadgen"
+)
+
+func TestClassifyRepeat(t *testing.T) {
+	base := func() *loadgen.Result {
+		return &loadgen.Result{Requests: 1000, RPS: 1000, DurationNs: 1e9, ClientCPUNs: 1e8,
+			ErrorsByClass: map[loadgen.ErrorClass]uint64{}, Config: loadgen.ResultConfig{GOMAXPROCS: 1}}
+	}
+	tests := []struct {
+		name   string
+		change func(*loadgen.Result)
+		status results.Status
+		reason results.Reason
+	}{
+		{"ok", func(*loadgen.Result) {}, results.StatusOK, ""},
+		{"all errors", func(r *loadgen.Result) {
+			r.Requests, r.RPS, r.Errors = 0, 0, 50
+			r.ErrorsByClass[loadgen.ClassStatus] = 50
+		}, results.StatusDNF, results.ReasonAllErrors},
+		{"over budget", func(r *loadgen.Result) { r.Errors = 100 }, results.StatusSuspect, results.ReasonErrorBudget},
+		{"client bound", func(r *loadgen.Result) { r.ClientCPUNs = 99e7 }, results.StatusSuspect, results.ReasonClientBound},
+		{"rate met", func(r *loadgen.Result) { r.Config.Rate = 1020 }, results.StatusOK, ""},
+		{"rate not met", func(r *loadgen.Result) { r.Config.Rate = 5000 }, results.StatusSuspect, results.ReasonRateNotMet},
+		{"protocol mismatch", func(r *loadgen.Result) { r.ProtocolMismatch = "asked for h2" }, results.StatusSuspect, results.ReasonNonconformant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := base()
+			tt.change(r)
+			st, reason, _ := classifyRepeat(r, 0.05)
+			if st != tt.status || reason != tt.reason {
+				t.Errorf("got %s/%s, want %s/%s", st, reason, tt.status, tt.reason)
+			}
+		})
+	}
+}
