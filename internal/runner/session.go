@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os/exec"
 	"slices"
 	"strings"
@@ -125,6 +127,9 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 	}
 	if err := s.openRuntime(ctx); err != nil {
 		return nil, err
+	}
+	if s.Profile.TargetHost == "" {
+		s.Profile.TargetHost = engineHost(ctx, s.Runtime)
 	}
 	if err := s.openRun(prevMan); err != nil {
 		s.Runtime.Close()
@@ -312,4 +317,25 @@ func OpenRuntime(ctx context.Context, req Request) (runtime.Runtime, error) {
 		return nil, err
 	}
 	return s.Runtime, nil
+}
+
+// engineHost returns the host of a remote Docker engine's endpoint, where
+// its servers listen (host networking), or "" for a local engine.
+func engineHost(ctx context.Context, rt runtime.Runtime) string {
+	if rt.Name() != runtime.NameDocker {
+		return ""
+	}
+	info, err := rt.Info(ctx)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(info["endpoint"])
+	if err != nil || u.Scheme != "tcp" {
+		return ""
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return ""
+	}
+	return host
 }
