@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,7 +30,11 @@ import (
 type Process struct {
 	gb   *goBuilder
 	self owner
-	seq  atomic.Int64
+	// nonce tells apart runtimes of one runner process (a test binary holds
+	// many at once), whose instance numbers both start at 1: without it, one
+	// runtime's Stop would sweep another's server as an escaped child.
+	nonce string
+	seq   atomic.Int64
 }
 
 // NewProcess returns the process runtime.
@@ -41,7 +47,11 @@ func NewProcess(opts Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Process{gb: &goBuilder{cacheDir: dir}, self: self}, nil
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("runtime: instance nonce: %w", err)
+	}
+	return &Process{gb: &goBuilder{cacheDir: dir}, self: self, nonce: hex.EncodeToString(b[:])}, nil
 }
 
 // Name returns NameProcess.
@@ -147,7 +157,7 @@ func (p *Process) Start(ctx context.Context, spec Spec, art Artifact, opts Start
 	if err != nil {
 		return nil, err
 	}
-	marker := p.self.String() + "/" + strconv.FormatInt(p.seq.Add(1), 10)
+	marker := p.self.String() + "/" + p.nonce + "-" + strconv.FormatInt(p.seq.Add(1), 10)
 	cmd := &exec.Cmd{
 		Path: art.Ref,
 		Args: args,

@@ -146,6 +146,48 @@ func TestProcessGroupKilled(t *testing.T) {
 	}
 }
 
+// TestProcessRuntimesApart starts one server from each of two runtimes of
+// one process (as a test binary holds many) and stops the first: the sweep
+// for escaped children must not take the second runtime's server, whose
+// instance number is the same.
+func TestProcessRuntimesApart(t *testing.T) {
+	ctx := context.Background()
+	var insts []Instance
+	var pids []int
+	for i := range 2 {
+		p := newProcessRuntime(t)
+		dir := t.TempDir()
+		spec := Spec{Name: "sleeper", Dir: dir, Command: []string{"sh", "-c", "echo $$ > pid; exec sleep 600"}}
+		art, err := p.Build(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst, err := p.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+		if err != nil {
+			t.Fatalf("runtime %d: %v", i, err)
+		}
+		insts = append(insts, inst)
+		pids = append(pids, readPidFile(t, filepath.Join(dir, "pid")))
+	}
+	t.Cleanup(func() { insts[1].Stop(ctx, 0) })
+	rep, err := insts[0].Stop(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Swept) != 0 {
+		t.Errorf("stop swept %q: want nothing (the other server belongs to another runtime)", rep.Swept)
+	}
+	waitGone(t, pids[0])
+	if !alive(pids[1]) {
+		t.Fatal("the second runtime's server died when the first runtime stopped its own")
+	}
+	select {
+	case <-insts[1].Done():
+		t.Fatal("the second runtime's instance is done")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 // readPidFile waits for a pid file the server writes.
 func readPidFile(t *testing.T, path string) int {
 	t.Helper()
