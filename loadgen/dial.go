@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -240,4 +241,43 @@ func Reachable(ctx context.Context, cfg Config) error {
 		}
 	}
 	return c.Close()
+}
+
+// connCloser closes a slot's current connection when the run ends, from the
+// goroutine of context.AfterFunc, so that a read or write in progress
+// returns. A slot registers it once and holds each connection it dials.
+type connCloser struct {
+	mu     sync.Mutex
+	nc     net.Conn
+	closed bool // the run has ended: no connection may be held
+}
+
+// hold makes nc the connection to close; it reports false when the run has
+// already ended, and the caller must close nc itself.
+func (cc *connCloser) hold(nc net.Conn) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.closed {
+		return false
+	}
+	cc.nc = nc
+	return true
+}
+
+// release forgets the held connection. It returns after a close in
+// progress has finished.
+func (cc *connCloser) release() {
+	cc.mu.Lock()
+	cc.nc = nil
+	cc.mu.Unlock()
+}
+
+// closeNow closes the held connection and refuses any later one.
+func (cc *connCloser) closeNow() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.closed = true
+	if cc.nc != nil {
+		cc.nc.Close()
+	}
 }

@@ -77,6 +77,10 @@ func (d *h2Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 		return
 	}
 	c := newH2Conn(d, rec)
+	// One watcher for the slot's life, not one per connection: a server
+	// that sends GOAWAY every few hundred streams makes the slot dial
+	// many times a second, and each registration allocates.
+	defer context.AfterFunc(ctx, c.closer.closeNow)()
 	var bo backoff
 	for ctx.Err() == nil {
 		// Only h2 is offered: a server that declines it was told apart

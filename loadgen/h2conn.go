@@ -35,6 +35,7 @@ type h2Conn struct {
 	uploads   []uint32 // streams whose body waits for send window, in order
 	hblock    []byte   // a header block split over CONTINUATION frames
 	hdec      *statusDecoder
+	closer    connCloser // closes the connection when the run ends
 
 	nc net.Conn
 	fr *http2.Framer
@@ -125,17 +126,17 @@ var (
 // serve runs one connection until it ends, records how its streams ended,
 // and closes it. It reports whether the connection was productive: some
 // response completed and the server did not end it with an error.
+//
+// The slot's closer must watch ctx: it closes nc when ctx ends, which
+// unblocks a read or write in progress.
 func (c *h2Conn) serve(ctx context.Context, nc net.Conn) bool {
-	c.reset(nc)
-	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		nc.Close() // unblocks a read or write in progress
-		close(closed)
-	})
-	err := c.loop()
-	if !stop() {
-		<-closed
+	if !c.closer.hold(nc) {
+		nc.Close()
+		return false
 	}
+	c.reset(nc)
+	err := c.loop()
+	c.closer.release() // waits for a close in progress
 	if ctx.Err() == nil {
 		c.finish(err)
 	}

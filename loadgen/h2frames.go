@@ -353,7 +353,11 @@ func (c *h2Conn) onSettings(f *http2.SettingsFrame) error {
 		if err := s.Valid(); err != nil {
 			return err
 		}
-		c.st.settings.Store("SETTINGS_"+s.ID.String(), s.Val)
+		// Stored only when new or changed: every connection of the run
+		// repeats the same SETTINGS, and a store allocates.
+		if old, ok := c.st.settings.Load(s.ID); !ok || old.(uint32) != s.Val {
+			c.st.settings.Store(s.ID, s.Val)
+		}
 		switch s.ID {
 		case http2.SettingMaxConcurrentStreams:
 			c.peerMaxStreams = s.Val

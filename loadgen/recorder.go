@@ -40,12 +40,13 @@ type phaseCounts struct {
 }
 
 // recorder records what one connection slot measured. It is owned by one
-// goroutine (the slot's), so recording takes no lock and allocates nothing;
-// recorders are merged once, after the run.
+// goroutine (the slot's), so recording allocates nothing and takes no lock
+// but one per latencyBatch latencies; recorders are merged once, after the
+// run.
 type recorder struct {
 	st     *runState
 	phases [2]phaseCounts // indexed by phaseWarmup, phaseMeasure
-	hist   *hdrhistogram.Histogram
+	lat    latencyBuffer
 
 	// The current second of the measured window, flushed into the shared
 	// series when a record lands in a later second.
@@ -65,7 +66,7 @@ type recorder struct {
 func newRecorder(st *runState) *recorder {
 	return &recorder{
 		st:      st,
-		hist:    hdrhistogram.New(histLowest, histHighest, histSigFigs),
+		lat:     newLatencyBuffer(st.latencies),
 		secHist: hdrhistogram.New(histLowest, histHighest, secondSigFig),
 	}
 }
@@ -115,8 +116,8 @@ func (r *recorder) timedOut(start, end int64) {
 	}
 }
 
-// latency records end-start in the run's and the current second's
-// histograms, clamped to their range.
+// latency records end-start in the run's histogram (through the batch) and
+// the current second's, clamped to their range.
 func (r *recorder) latency(start, end int64) {
 	us := (end - start) / 1000
 	if us < histLowest {
@@ -124,8 +125,8 @@ func (r *recorder) latency(start, end int64) {
 	} else if us > histHighest {
 		us = histHighest
 	}
-	_ = r.hist.RecordValue(us) // in range by construction
-	_ = r.secHist.RecordValue(us)
+	r.lat.record(us)
+	_ = r.secHist.RecordValue(us) // in range by construction
 }
 
 // retry counts a request sent again at offset at because the server had

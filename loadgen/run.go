@@ -12,6 +12,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/net/http2"
 )
 
 // Phases of a run, in order.
@@ -41,6 +42,9 @@ type runState struct {
 	done   <-chan struct{}
 	cancel context.CancelFunc
 	series series
+	// latencies is the measured window's latency histogram, which
+	// recorders add to in batches.
+	latencies *latencies
 
 	// endedEarly says why the run stopped before its end, when a driver
 	// gave up (for example: no connection could ever be opened).
@@ -54,7 +58,7 @@ type runState struct {
 	mu         sync.Mutex
 	recorders  []*recorder
 	negotiated atomic.Value // Protocol actually spoken, set by drivers
-	settings   sync.Map     // HTTP/2 server settings by name (uint32)
+	settings   sync.Map     // HTTP/2 server settings: http2.SettingID to uint32
 
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
 	// for so that none outlives it.
@@ -177,6 +181,7 @@ func newRunState(ctx context.Context, cancel context.CancelFunc, cfg Config, giv
 		done:                ctx.Done(),
 		cancel:              cancel,
 		neverConnectedAfter: giveUpAfter,
+		latencies:           newLatencies(),
 	}
 	st.measureEnd.Store(int64(cfg.Warmup + cfg.Duration))
 	st.measureStart.Store(st.warmupEnd)
@@ -275,10 +280,10 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		Interrupted:    interrupted,
 		ClientCPUNs:    int64(cpu.end - cpu.start),
 	}
-	hist := hdrhistogram.New(histLowest, histHighest, histSigFigs)
 	var status [600]uint64
 	for _, r := range st.recorders {
 		r.flushSecond()
+		r.lat.flush()
 		m, w := &r.phases[phaseMeasure], &r.phases[phaseWarmup]
 		res.Requests += m.requests.Load()
 		res.Errors += m.errors.Load()
@@ -291,7 +296,6 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		}
 		res.Warmup.Requests += w.requests.Load()
 		res.Warmup.Errors += w.errors.Load()
-		hist.Merge(r.hist)
 		res.ConnectionsOpened += r.dials.Load()
 		res.Reconnects += r.reconnects.Load()
 		res.Retried += r.retried.Load()
@@ -318,6 +322,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 	if res.DurationNs > 0 {
 		res.RPS = float64(res.Requests) / (float64(res.DurationNs) / 1e9)
 	}
+	hist := st.latencies.hist
 	res.LatencyNs = latencyOf(hist)
 	if enc, err := hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		res.Histogram = base64.StdEncoding.EncodeToString(enc)
@@ -331,7 +336,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		if res.ServerSettings == nil {
 			res.ServerSettings = map[string]uint32{}
 		}
-		res.ServerSettings[k.(string)] = v.(uint32)
+		res.ServerSettings["SETTINGS_"+k.(http2.SettingID).String()] = v.(uint32)
 		return true
 	})
 	res.Config = ResultConfig{

@@ -47,7 +47,11 @@ func main() {
 	procs := flag.Int("procs", 1, "GOMAXPROCS (1 leaves the other core to the server, as matrix run does)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole drive to this file")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile at the end of the drive to this file")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate for -heapprofile (1 records every allocation; 0 keeps the default)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "soakdrive: -url is required")
 		os.Exit(2)
@@ -93,6 +97,9 @@ func profiled(cpu, heap string, f func() error) error {
 		return err
 	}
 	defer out.Close()
+	// The profile is as of the last completed collection: collect now so
+	// that it holds the allocations made since.
+	runtime.GC()
 	return pprof.Lookup("heap").WriteTo(out, 0)
 }
 
@@ -144,10 +151,18 @@ func drive(ctx context.Context, cfg loadgen.Config, every time.Duration) error {
 // snapshot returns the process's figures as key=value fields.
 func snapshot() string {
 	rss, hwm := memory()
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(live)
-	return fmt.Sprintf("rss_kib=%d hwm_kib=%d heap_live_kib=%d fds=%d goroutines=%d",
-		rss, hwm, live[0].Value.Uint64()>>10, openFDs(), runtime.NumGoroutine())
+	m := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(m)
+	kib := func(i int) uint64 { return m[i].Value.Uint64() >> 10 }
+	return fmt.Sprintf("rss_kib=%d hwm_kib=%d heap_live_kib=%d heap_objects_kib=%d heap_free_kib=%d go_mapped_kib=%d gcs=%d fds=%d goroutines=%d",
+		rss, hwm, kib(0), kib(1), kib(2), kib(3)-kib(4), m[5].Value.Uint64(), openFDs(), runtime.NumGoroutine())
 }
 
 // memory returns VmRSS and VmHWM (peak RSS) in KiB from /proc/self/status,
