@@ -37,8 +37,12 @@ type h2Conn struct {
 	hdec      *statusDecoder
 	closer    connCloser // closes the connection when the run ends
 
-	nc net.Conn
-	fr *http2.Framer
+	nc  net.Conn
+	raw *rawConn // nc's raw reads and writes, or nil
+	fr  *http2.Framer
+	// looked says the last read found the socket empty without waiting:
+	// the next empty buffer flushes and waits.
+	looked bool
 
 	ready     bool   // the server's SETTINGS has arrived (RFC 9113 3.4)
 	goingAway bool   // open no more streams; end when none is in flight
@@ -149,8 +153,9 @@ func (c *h2Conn) serve(ctx context.Context, nc net.Conn) bool {
 func (c *h2Conn) reset(nc net.Conn) {
 	c.nc = nc
 	var rw io.ReadWriter = nc
+	c.raw = nil
 	if rc, ok := newRawConn(nc); ok {
-		rw = rc
+		rw, c.raw = rc, rc
 	}
 	c.tr.r = rw
 	c.br.Reset(&c.tr)
@@ -272,6 +277,23 @@ func (c *h2Conn) ensure(n int) error {
 	if c.br.Buffered() >= n {
 		return nil
 	}
+	// Look once more before writing: responses that arrived while the
+	// last batch was handled join it, so the requests they free go out
+	// in one write instead of several.
+	if c.raw != nil && !c.looked {
+		c.looked = true
+		c.raw.noWait = true
+		_, err := c.br.Peek(n)
+		c.raw.noWait = false
+		if err == nil {
+			c.looked = false
+			return nil
+		}
+		if err != errWouldBlock {
+			return err
+		}
+	}
+	c.looked = false
 	if err := c.idle(); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -26,7 +27,13 @@ type rawConn struct {
 	err     error
 	readFn  func(uintptr) bool
 	writeFn func(uintptr) bool
+	// noWait makes Read return errWouldBlock instead of waiting when
+	// nothing is ready.
+	noWait bool
 }
+
+// errWouldBlock is a Read in noWait mode that found nothing to read.
+var errWouldBlock = errors.New("loadgen: read would block")
 
 func newRawConn(nc net.Conn) (*rawConn, bool) {
 	tc, ok := nc.(*net.TCPConn)
@@ -57,6 +64,10 @@ func (r *rawConn) doRead(fd uintptr) bool {
 	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)))
 	switch {
 	case e == syscall.EAGAIN:
+		if r.noWait {
+			r.err = errWouldBlock
+			return true
+		}
 		return false
 	case e == syscall.EINTR:
 		return r.doRead(fd)
