@@ -79,6 +79,9 @@ func FuzzH2Conn(f *testing.F) {
 			served <- struct{}{}
 		}()
 
+		// As h2Driver.drive does: the slot's closer ends a blocked
+		// connection when ctx ends, which is how bounded unblocks it.
+		defer context.AfterFunc(ctx, c.closer.closeNow)()
 		alloc := allocated()
 		bounded(t, fuzzHang, cancel, func() { c.serve(ctx, client) })
 		if n := allocated() - alloc; n > fuzzAlloc {
@@ -138,7 +141,13 @@ func tcpPair(t *testing.T, ln net.Listener) (client, server *net.TCPConn) {
 		c.Close()
 		t.Fatal(err)
 	}
-	return c.(*net.TCPConn), s.(*net.TCPConn)
+	client, server = c.(*net.TCPConn), s.(*net.TCPConn)
+	// Close with a reset, leaving no TIME_WAIT socket: thousands of
+	// connections a second would otherwise fill the ephemeral ports and
+	// stall the fuzzer for seconds at a time.
+	client.SetLinger(0)
+	server.SetLinger(0)
+	return client, server
 }
 
 // readUntilHeaders reads the client's connection preface and its frames
