@@ -273,6 +273,9 @@ func (s *Session) openRun(prev *results.Manifest) error {
 	}
 	s.Manifest.Command = s.req.Command
 	info, _ := s.Runtime.Info(context.Background())
+	if w := info["warning"]; w != "" {
+		fmt.Fprintf(s.req.Out, "warning: %s\n", w)
+	}
 	s.Manifest.Runtime = results.RuntimeInfo{
 		Name: s.Runtime.Name(), Endpoint: info["endpoint"], EngineVersion: info["engine"],
 		TargetHost: s.Profile.TargetHost, Info: info,

@@ -85,6 +85,14 @@ func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*c
 		// follower has not read yet.
 		LogConfig: container.LogConfig{Type: "none"},
 		Resources: container.Resources{CpusetCpus: spec.CPUs},
+		// /tmp is memory, as the host's page cache is to a server run
+		// by the process runtime. The image's own filesystem may be
+		// served by a FUSE daemon (the fuse-overlayfs storage driver),
+		// which a server that opens a file per request would measure
+		// instead of itself; the packaged servers serve their static
+		// files from a copy under $TMPDIR. Its pages count against the
+		// container's memory limit.
+		Tmpfs: map[string]string{"/tmp": "rw,nosuid,nodev,mode=1777,size=256m"},
 	}
 	if spec.MemoryBytes > 0 {
 		hc.Resources.Memory = spec.MemoryBytes

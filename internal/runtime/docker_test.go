@@ -103,6 +103,9 @@ func testDockerServe(t *testing.T, d *Docker, spec Spec, art Artifact) {
 			if body := waitHTTP(t, inst); body != "hello" {
 				t.Errorf("body %q, want hello", body)
 			}
+			if tmp := getBody(t, "http://"+inst.Addr()+"/tmp"); tmp != "tmpfs writable" {
+				t.Errorf("/tmp in the container: %q, want a writable tmpfs", tmp)
+			}
 			st, err := inst.Sample(ctx)
 			if err != nil {
 				t.Fatal(err)

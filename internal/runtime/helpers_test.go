@@ -87,6 +87,22 @@ func waitHTTP(t *testing.T, inst Instance) string {
 	}
 }
 
+// getBody returns the body of a GET of url from a server known to answer.
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // waitDone waits for the instance to exit, with a generous bound.
 func waitDone(t *testing.T, inst Instance) {
 	t.Helper()

@@ -31,6 +31,11 @@ dir=$(mktemp -d "$tmp/matrix-apache2.XXXXXX")
 echo $$ >"$dir/owner" # exec keeps the PID: the owner is apache2's parent
 chmod 755 "$dir"
 
+# The static files are served from a copy in the run's directory under
+# $TMPDIR, which the Docker runtime mounts as a tmpfs: the image's own
+# filesystem may be FUSE (fuse-overlayfs), and apache2 stats, opens and
+# maps the file on every request.
+cp -R "$here/htdocs" "$dir/htdocs"
 sed -e "s|@LISTEN@|$listen|" -e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
 	"$here/apache2.conf.tmpl" >"$dir/apache2.conf"
 echo "$("$0" -version) (h1, h2c) on $listen" >&2

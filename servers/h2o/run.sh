@@ -27,6 +27,11 @@ dir=$(mktemp -d "$tmp/matrix-h2o.XXXXXX")
 echo $$ >"$dir/owner" # exec keeps the PID: the owner is h2o itself
 chmod 755 "$dir"
 
+# The static files are served from a copy in the run's directory under
+# $TMPDIR, which the Docker runtime mounts as a tmpfs: the image's own
+# filesystem may be FUSE (fuse-overlayfs), whose daemon would be measured
+# on every request instead of the server.
+cp "$here/hello.txt" "$here/hello.json" "$dir/"
 sed -e "s|@PORT@|$PORT|" -e "s|@HOST@|$host|" -e "s|@THREADS@|$threads|" \
 	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
 	"$here/h2o.conf.tmpl" >"$dir/h2o.conf"

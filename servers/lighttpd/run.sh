@@ -26,7 +26,12 @@ dir=$(mktemp -d "$tmp/matrix-lighttpd.XXXXXX")
 echo $$ >"$dir/owner" # exec keeps the PID: the owner is lighttpd itself
 chmod 755 "$dir"
 
-sed -e "s|@PORT@|$PORT|" -e "s|@BIND@|$bind|" -e "s|@HERE@|$here|g" \
+# The static files are served from a copy in the run's directory under
+# $TMPDIR, which the Docker runtime mounts as a tmpfs: the image's own
+# filesystem may be FUSE (fuse-overlayfs), whose daemon would be measured
+# on every request instead of the server.
+cp -R "$here/htdocs" "$dir/htdocs"
+sed -e "s|@PORT@|$PORT|" -e "s|@BIND@|$bind|" -e "s|@HERE@|$here|g" -e "s|@DIR@|$dir|g" \
 	"$here/lighttpd.conf.tmpl" >"$dir/lighttpd.conf"
 echo "$("$0" -version) (h1, h2c) on ${HOST:-*}:$PORT" >&2
 exec lighttpd -D -f "$dir/lighttpd.conf"

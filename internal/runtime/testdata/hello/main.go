@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -34,9 +35,34 @@ func main() {
 		fmt.Println("hello: noise done")
 	}
 	fmt.Println("hello: listening on port", os.Getenv("PORT"))
-	err := http.ListenAndServe(":"+os.Getenv("PORT"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello")
-	}))
+	})
+	mux.HandleFunc("/tmp", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, describeTmp())
+	})
+	err := http.ListenAndServe(":"+os.Getenv("PORT"), mux)
 	fmt.Fprintln(os.Stderr, "hello:", err)
 	os.Exit(1)
+}
+
+// describeTmp says what /tmp is: "tmpfs writable" when it is a tmpfs this
+// process can write to.
+func describeTmp() string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/tmp", &st); err != nil {
+		return "statfs: " + err.Error()
+	}
+	kind := "not tmpfs"
+	if st.Type == 0x01021994 { // TMPFS_MAGIC, linux/magic.h
+		kind = "tmpfs"
+	}
+	f, err := os.CreateTemp("/tmp", "probe")
+	if err != nil {
+		return kind + " not writable: " + err.Error()
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return kind + " writable"
 }
