@@ -14,8 +14,14 @@ RUN_SERVERS ?= --server go-stdlib --server fasthttp
 run: build
 	./$(BIN) run --profile quick $(RUN_SERVERS)
 
+# gofmt, go vet and staticcheck (2026.2.2, pinned, fetched through the module
+# proxy on first use).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Unit, end-to-end and real-engine tests (MATRIX_REQUIRE_DOCKER=1 makes the
 # engine tests fail instead of skipping when no engine answers).
