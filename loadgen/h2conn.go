@@ -153,7 +153,7 @@ func (c *h2Conn) serve(ctx context.Context, nc net.Conn) bool {
 func (c *h2Conn) reset(nc net.Conn) {
 	c.nc = nc
 	var rw io.ReadWriter = nc
-	c.raw = nil
+	c.raw, c.looked = nil, false
 	if rc, ok := newRawConn(nc); ok {
 		rw, c.raw = rc, rc
 	}
@@ -279,18 +279,18 @@ func (c *h2Conn) ensure(n int) error {
 	}
 	// Look once more before writing: responses that arrived while the
 	// last batch was handled join it, so the requests they free go out
-	// in one write instead of several.
+	// in one write instead of several. Once per flush, not until the
+	// socket is empty: a flow of DATA must not hold back the window
+	// credit, SETTINGS or PING acknowledgements (RFC 9113 6.5.3, 6.7)
+	// and requests waiting in the buffer.
+	var lookErr error
 	if c.raw != nil && !c.looked {
 		c.looked = true
 		c.raw.noWait = true
-		_, err := c.br.Peek(n)
+		_, lookErr = c.br.Peek(n)
 		c.raw.noWait = false
-		if err == nil {
-			c.looked = false
+		if lookErr == nil {
 			return nil
-		}
-		if err != errWouldBlock {
-			return err
 		}
 	}
 	c.looked = false
@@ -299,6 +299,11 @@ func (c *h2Conn) ensure(n int) error {
 	}
 	if c.goingAway && c.pool.n == 0 {
 		return errDrained // idle timed out the last streams
+	}
+	if lookErr != nil && lookErr != errWouldBlock {
+		// What the look met (EOF, a reset, a deadline), reported after
+		// the flush, as the blocking read would have.
+		return lookErr
 	}
 	_, err := c.br.Peek(n)
 	return err
