@@ -40,8 +40,8 @@ type h2Conn struct {
 	nc  net.Conn
 	raw *rawConn // nc's raw reads and writes, or nil
 	fr  *http2.Framer
-	// looked says the last read found the socket empty without waiting:
-	// the next empty buffer flushes and waits.
+	// looked says ensure has made its one non-blocking read since the
+	// last flush: the next empty buffer flushes and waits.
 	looked bool
 
 	ready     bool   // the server's SETTINGS has arrived (RFC 9113 3.4)

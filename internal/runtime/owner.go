@@ -8,9 +8,9 @@ import (
 )
 
 // ownerEnv is the environment variable that marks every process the process
-// runtime starts, and that children inherit. Its value is owner.String()
-// followed by "/", a nonce of the runtime and the instance number, so both a dead runner's servers
-// and an instance's escaped children can be found in /proc.
+// runtime starts, and that children inherit. Its value is owner.String(),
+// "/", the runtime's nonce, "-" and the instance number, so both a dead
+// runner's servers and an instance's escaped children can be found in /proc.
 const ownerEnv = "MATRIX_RUNTIME_OWNER"
 
 // owner identifies a runner process across hosts and pid reuse: a pid alone

@@ -7,12 +7,16 @@
 //
 // Output, one record per line, fields as key=value:
 //
-//	baseline rss_kib=N hwm_kib=N heap_live_kib=N fds=N goroutines=N
-//	sample t=SECONDS rss_kib=N hwm_kib=N heap_live_kib=N fds=N goroutines=N requests=N errors=N
+//	baseline rss_kib=N hwm_kib=N heap_live_kib=N heap_objects_kib=N heap_free_kib=N go_mapped_kib=N gcs=N fds=N goroutines=N
+//	sample t=SECONDS (the baseline's fields) requests=N errors=N
 //	result requests=N errors=N rps=F connections=N reconnects=N retried=N goaways=N resets=N peak_rss_kib=N ...
 //
 // heap_live_kib is the heap marked live by the last garbage collection: what
 // the program holds, without the garbage that resident memory also counts.
+// heap_objects_kib (live and dead objects not yet swept), heap_free_kib
+// (free heap not yet returned to the OS), go_mapped_kib (all the runtime's
+// memory still mapped) and gcs (collections so far) tell garbage that waits
+// for the collector from memory that is held.
 package main
 
 import (
