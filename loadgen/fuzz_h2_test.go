@@ -188,7 +188,7 @@ type h2Seed struct {
 }
 
 // h2Seeds builds the seeds: the frame sequences of well-behaved and
-// hostile servers (hostile-servers.md), each a starting point the fuzzer
+// hostile servers (docs/hostile-servers.md), each a starting point the fuzzer
 // mutates into the nearby malformed ones.
 func h2Seeds(tb testing.TB) []h2Seed {
 	var seeds []h2Seed
@@ -220,7 +220,7 @@ func h2Seeds(tb testing.TB) []h2Seed {
 	})
 	add("settings-and-windows", 1, true, 7, func(w *h2SeedWriter) {
 		// Kestrel's order: WINDOW_UPDATE before the SETTINGS ACK, then
-		// tighter limits mid-connection (hostile-servers.md rows 5, 6).
+		// tighter limits mid-connection (docs/hostile-servers.md rows 5, 6).
 		w.check(w.fr.WriteWindowUpdate(0, 1<<20))
 		w.check(w.fr.WriteSettings(
 			http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000},

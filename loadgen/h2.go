@@ -97,7 +97,7 @@ func (d *h2Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 		}
 		// A connection that completes nothing makes the next dial back
 		// off, so that a server which accepts and drops every
-		// connection is not re-dialled in a hot loop (hostile-servers.md
+		// connection is not re-dialled in a hot loop (docs/hostile-servers.md
 		// rows 4 and 8).
 		if c.serve(ctx, nc) {
 			bo.connectionOK()

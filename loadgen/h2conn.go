@@ -376,7 +376,7 @@ func (c *h2Conn) clock(t int64) time.Time { return c.st.base.Add(time.Duration(t
 // expire fails the streams whose request timeout has passed; their latency
 // until then enters the histogram, so that a stall shows in the tail. A
 // timed-out stream is reset and the connection replaced once its other
-// streams are done (hostile-servers.md row 12): a server that stalls one
+// streams are done (docs/hostile-servers.md row 12): a server that stalls one
 // stream may stall the next. There is no other deadline (row 15).
 func (c *h2Conn) expire(now int64) error {
 	if !c.ready {

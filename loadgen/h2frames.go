@@ -162,7 +162,7 @@ func (c *h2Conn) skipData() error {
 }
 
 // dataDone completes the stream of a DATA frame carrying END_STREAM, an
-// empty one included (hostile-servers.md row 10).
+// empty one included (docs/hostile-servers.md row 10).
 func (c *h2Conn) dataDone() error {
 	if c.dataEnd && c.dataID != 0 {
 		if i, ok := c.pool.get(c.dataID); ok {
@@ -293,7 +293,7 @@ func (c *h2Conn) onRSTStream(fh http2.FrameHeader) error {
 
 // onWindowUpdate grows a send window (RFC 9113 6.9) and resumes the
 // uploads waiting for it, whenever it arrives: before the SETTINGS ACK,
-// on stream 0 or on a stream (hostile-servers.md row 6).
+// on stream 0 or on a stream (docs/hostile-servers.md row 6).
 func (c *h2Conn) onWindowUpdate(fh http2.FrameHeader) error {
 	if fh.Length != 4 {
 		return h2ConnError{http2.ErrCodeFrameSize, "WINDOW_UPDATE of the wrong size"}

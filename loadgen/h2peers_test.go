@@ -8,7 +8,7 @@ import (
 )
 
 // nghttpd keeps HTTP/2's strict defaults: 16384-byte frames, 65535-byte
-// windows (hostile-servers.md row 5).
+// windows (docs/hostile-servers.md row 5).
 func TestH2Nghttpd(t *testing.T) {
 	p := h2test.StartNghttpd(t)
 	t.Run("GET", func(t *testing.T) {
@@ -36,7 +36,7 @@ func TestH2Nghttpd(t *testing.T) {
 }
 
 // nginx with keepalive_requests 100 ends every connection with a GOAWAY
-// after 100 streams (hostile-servers.md row 7).
+// after 100 streams (docs/hostile-servers.md row 7).
 func TestH2NginxGoaway(t *testing.T) {
 	p := h2test.StartNginx(t, 100)
 	leaks := leakCheck(t)

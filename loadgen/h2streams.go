@@ -29,7 +29,7 @@ type h2Stream struct {
 
 // streamPool holds the streams of one connection, keyed by id. A slow stream
 // keeps its entry however many faster streams complete around it
-// (hostile-servers.md row 11).
+// (docs/hostile-servers.md row 11).
 type streamPool struct {
 	s     []h2Stream
 	free  []int32

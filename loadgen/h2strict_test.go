@@ -1,4 +1,4 @@
-//lint:file-ignore SA1019 x/net's http2.Server is deprecated in favour of net/http's, whose windows cannot be set below 64 KiB; the strict server (hostile-servers.md row 5) needs exactly 65535.
+//lint:file-ignore SA1019 x/net's http2.Server is deprecated in favour of net/http's, whose windows cannot be set below 64 KiB; the strict server (docs/hostile-servers.md row 5) needs exactly 65535.
 
 package loadgen
 
@@ -16,7 +16,7 @@ import (
 
 // startXNet serves h with x/net's http2.Server over cleartext with prior
 // knowledge, configured as strictly as nghttpd, hypercorn and node:
-// 16384-byte frames and 65535-byte upload windows (hostile-servers.md row
+// 16384-byte frames and 65535-byte upload windows (docs/hostile-servers.md row
 // 5).
 func startXNet(t *testing.T, h http.Handler) string {
 	t.Helper()

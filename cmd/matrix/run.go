@@ -12,7 +12,6 @@ import (
 
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/report"
-	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/internal/runner"
 )
 
@@ -32,9 +31,10 @@ func (l *listFlags) Set(v string) error { *l = append(*l, v); return nil }
 
 // runFlags are the flags shared by run, rerun and list.
 type runFlags struct {
-	req   runner.Request
-	procs int
-	fs    *flag.FlagSet
+	req    runner.Request
+	procs  int
+	failOn string
+	fs     *flag.FlagSet
 }
 
 func newRunFlags(name string, stderr io.Writer) *runFlags {
@@ -54,15 +54,21 @@ func newRunFlags(name string, stderr io.Writer) *runFlags {
 	return f
 }
 
+// addFailOn adds --fail-on, the flag of the commands that run cells.
+func (f *runFlags) addFailOn() {
+	f.fs.StringVar(&f.failOn, "fail-on", failOnSuspect, "cells that make the exit code 1: suspect (dnf, suspect or interrupted cells) or dnf (only cells without a result: dnf or interrupted)")
+}
+
 // cmdRun is `matrix run`.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newRunFlags("run", stderr)
+	f.addFailOn()
 	f.fs.StringVar(&f.req.OutDir, "out", "results", "directory of run directories")
 	f.fs.StringVar(&f.req.Resume, "resume", "", "run directory whose unfinished cells (missing, dnf, interrupted) to run")
 	f.fs.StringVar(&f.req.Shard, "shard", "", "run shard K/N of the cells (also from MATRIX_SHARD or JOB_COMPLETION_INDEX+MATRIX_SHARD_COUNT)")
 	f.fs.StringVar(&f.req.Heartbeat, "heartbeat", "", "file rewritten at every repeat's start and end, for a watchdog (JSON: state, last and current cell, time)")
 	f.fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: matrix run [flags]\n\nRuns every selected cell and writes results/<run-id>/. Exit 0 all ok, 1 dnf or suspect cells, 2 bad usage or matrix, 130 interrupted.")
+		fmt.Fprintln(stderr, "Usage: matrix run [flags]\n\nRuns every selected cell and writes results/<run-id>/. Exit 0 all ok, 1 dnf or suspect cells (only dnf with --fail-on dnf), 2 bad usage or matrix, 130 interrupted.")
 		f.fs.PrintDefaults()
 	}
 	if err := f.fs.Parse(args); err != nil {
@@ -89,6 +95,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // cmdRerun is `matrix rerun RUN-DIR`.
 func cmdRerun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newRunFlags("rerun", stderr)
+	f.addFailOn()
 	f.fs.BoolVar(&f.req.Failed, "failed", false, "every cell that is not ok")
 	f.fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: matrix rerun RUN-DIR [--server NAME] [--scenario NAME] [--cell GLOB] [--failed]\n\nRuns the selected cells of an existing run again, into the same run; the replaced results are kept under attempts.")
@@ -115,6 +122,10 @@ func cmdRerun(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // execute prepares and runs a session and maps its outcome to an exit code.
 func execute(ctx context.Context, f *runFlags, name string, stdout, stderr io.Writer) int {
+	if err := checkFailOn(f.failOn); err != nil {
+		fmt.Fprintf(stderr, "matrix %s: %v\n", name, err)
+		return exitUsage
+	}
 	f.req.Out = stdout
 	f.req.Command = append([]string{"matrix"}, os.Args[1:]...)
 	if isTerminal(stderr) {
@@ -139,11 +150,12 @@ func execute(ctx context.Context, f *runFlags, name string, stdout, stderr io.Wr
 	} else {
 		fmt.Fprintf(stdout, "report: %s/report.html\n", s.Run.Dir)
 	}
+	printSummary(stdout, s.Run, s.Manifest)
 	switch {
 	case out.Interrupted:
 		fmt.Fprintf(stdout, "interrupted: resume with  matrix run --resume %s\n", s.Run.Dir)
 		return exitInterrupted
-	case out.Counts[results.StatusDNF]+out.Counts[results.StatusSuspect]+out.Counts[results.StatusInterrupted] > 0:
+	case cellsFailed(out.Counts, f.failOn):
 		return exitFailedCells
 	}
 	return exitOK

@@ -1,6 +1,6 @@
 // Package h2test provides real HTTP/2 servers for testing the load
 // generator: a server written on x/net/http2's Framer that misbehaves on
-// purpose in the ways real servers do (hostile-servers.md rows 5-16) while
+// purpose in the ways real servers do (docs/hostile-servers.md rows 5-21) while
 // checking that its client keeps every rule of RFC 9113, and private
 // nginx and nghttpd instances.
 package h2test
@@ -87,7 +87,7 @@ type Config struct {
 	Settings []http2.Setting
 	// EarlyWindowUpdate, when positive, is sent as a WINDOW_UPDATE on
 	// stream 0 right after the server's SETTINGS, before the client's
-	// SETTINGS is acknowledged (Kestrel; hostile-servers.md row 6).
+	// SETTINGS is acknowledged (Kestrel; docs/hostile-servers.md row 6).
 	EarlyWindowUpdate uint32
 	// DelayAck acknowledges the client's SETTINGS only when the first
 	// request arrives.
