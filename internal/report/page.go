@@ -87,7 +87,7 @@ type cellInput struct {
 }
 
 // build lays out the page of run; diff is nil without a base run.
-func build(run *compare.Run, logs func(*results.Cell) (string, string), diff *compare.Result) *Page {
+func build(run *results.RunData, logs func(*results.Cell) (string, string), diff *compare.Result) *Page {
 	p := &Page{RunID: run.Manifest.RunID, Servers: run.Servers(), Provenance: provenance(run.Manifest)}
 	byID := map[string]*cellInput{}
 	for i, id := range run.IDs {

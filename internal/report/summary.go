@@ -13,7 +13,7 @@ import (
 // writeSummary writes summary.md: the run in a few lines and the matrix as
 // a markdown table, for CI logs and job summaries; with a diff, the diff
 // in its markdown form.
-func writeSummary(w io.Writer, run *compare.Run, diff *compare.Result) error {
+func writeSummary(w io.Writer, run *results.RunData, diff *compare.Result) error {
 	ew := &errWriter{w: w}
 	m := run.Manifest
 	fmt.Fprintf(ew, "# matrix run %s\n\n", md(m.RunID))
@@ -61,7 +61,7 @@ func writeSummary(w io.Writer, run *compare.Run, diff *compare.Result) error {
 }
 
 // summaryCell is one cell of the summary table.
-func summaryCell(run *compare.Run, id string) string {
+func summaryCell(run *results.RunData, id string) string {
 	c := run.Cells[id]
 	switch {
 	case c == nil && contains(run.IDs, id):
