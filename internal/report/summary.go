@@ -8,6 +8,7 @@ import (
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // writeSummary writes summary.md: the run in a few lines and the matrix as
@@ -73,7 +74,7 @@ func summaryCell(run *results.RunData, id string) string {
 	case c.Summary == nil:
 		return md(string(c.Status) + " " + string(c.Reason))
 	}
-	s := fmt.Sprintf("%s req/s, p99 %s", compare.FormatRPS(c.Summary.MedianRPS), compare.FormatNs(float64(c.Summary.LatencyNs.P99)))
+	s := fmt.Sprintf("%s req/s, p99 %s", units.Rate(c.Summary.MedianRPS), units.Duration(float64(c.Summary.LatencyNs.P99)))
 	if c.Status != results.StatusOK {
 		s = "*" + string(c.Status) + ": " + md(string(c.Reason)) + "* " + s
 	}
