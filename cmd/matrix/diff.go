@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/compare"
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 const diffUsage = `Usage: matrix diff BASE HEAD [flags]
@@ -61,10 +62,10 @@ func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "matrix diff: %v\n\n%s", err, diffUsage)
 		return 2
 	}
-	var runs [2]*compare.Run
+	var runs [2]*results.RunData
 	var picked [2]string
 	for i, arg := range pos {
-		r, err := compare.Resolve(ctx, arg, *resultsDir, "")
+		r, err := results.Resolve(ctx, arg, *resultsDir, "")
 		if err != nil {
 			fmt.Fprintf(stderr, "matrix diff: %v\n", err)
 			return 2
@@ -73,7 +74,7 @@ func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "matrix diff: %s\n", r.Picked)
 		}
 		picked[i] = r.Picked
-		if runs[i], err = compare.Load(r.Dir); err != nil {
+		if runs[i], err = results.ReadRun(r.Dir); err != nil {
 			fmt.Fprintf(stderr, "matrix diff: %v\n", err)
 			return 2
 		}

@@ -11,10 +11,10 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/matrixbench/matrix/internal/units"
 	"github.com/matrixbench/matrix/loadgen"
 )
 
@@ -227,7 +227,7 @@ func formatProgress(p loadgen.Progress) string {
 		phase = " warmup"
 	}
 	return fmt.Sprintf("%5.1fs%s  %s req/s  %d requests  %d errors",
-		p.Elapsed.Seconds(), phase, group(int64(p.RPS+0.5)), p.Requests, p.Errors)
+		p.Elapsed.Seconds(), phase, units.Count(int64(p.RPS+0.5)), p.Requests, p.Errors)
 }
 
 // writeSummary prints the human summary of a result.
@@ -237,11 +237,12 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 		c.Method, c.URL, c.Connections, protocolLabel(r), time.Duration(r.DurationNs), time.Duration(c.WarmupNs))
 	rate := ""
 	if c.Rate > 0 {
-		rate = fmt.Sprintf(" (target %s req/s, backlog %d)", group(int64(c.Rate)), r.Backlog)
+		rate = fmt.Sprintf(" (target %s req/s, backlog %d)", units.Count(int64(c.Rate)), r.Backlog)
 	}
 	fmt.Fprintf(w, "  requests     %s ok, %s req/s%s, %s body bytes\n",
-		group(int64(r.Requests)), group(int64(r.RPS+0.5)), rate, group(int64(r.BytesRead)))
+		units.Count(int64(r.Requests)), units.Count(int64(r.RPS+0.5)), rate, units.Count(int64(r.BytesRead)))
 	l := r.LatencyNs
+	dur := func(ns int64) string { return units.Duration(float64(ns)) }
 	fmt.Fprintf(w, "  latency      min %s  p50 %s  p75 %s  p90 %s  p99 %s  p99.9 %s  p99.99 %s  max %s  mean %s\n",
 		dur(l.Min), dur(l.P50), dur(l.P75), dur(l.P90), dur(l.P99), dur(l.P999), dur(l.P9999), dur(l.Max), dur(int64(l.Mean)))
 	fmt.Fprintf(w, "  errors       %s\n", errorSummary(r))
@@ -249,7 +250,7 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried\n", r.ConnectionsOpened, r.Reconnects, r.Retried)
 	perReq := "-"
 	if r.Requests > 0 {
-		perReq = fmt.Sprintf("%.2f µs/req", float64(r.ClientCPUNs)/float64(r.Requests)/1e3)
+		perReq = units.Duration(float64(r.ClientCPUNs)/float64(r.Requests)) + "/req"
 	}
 	fmt.Fprintf(w, "  client CPU   %s, %s (GOMAXPROCS %d)\n", dur(r.ClientCPUNs), perReq, c.GOMAXPROCS)
 	fmt.Fprintf(w, "  warmup       %d ok, %d errors\n", r.Warmup.Requests, r.Warmup.Errors)
@@ -300,53 +301,7 @@ func statusSummary(codes map[string]uint64) string {
 	sort.Strings(keys) // three digits each: string order is numeric order
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + ": " + group(int64(codes[k]))
+		parts[i] = k + ": " + units.Count(int64(codes[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// dur formats nanoseconds with three significant digits.
-func dur(ns int64) string {
-	switch d := float64(ns); {
-	case ns == 0:
-		return "0"
-	case d < 1e3:
-		return fmt.Sprintf("%dns", ns)
-	case d < 1e6:
-		return strconv.FormatFloat(d/1e3, 'f', prec(d/1e3), 64) + "µs"
-	case d < 1e9:
-		return strconv.FormatFloat(d/1e6, 'f', prec(d/1e6), 64) + "ms"
-	default:
-		return strconv.FormatFloat(d/1e9, 'f', prec(d/1e9), 64) + "s"
-	}
-}
-
-// prec is the number of decimals that leaves three significant digits.
-func prec(v float64) int {
-	switch {
-	case v >= 100:
-		return 0
-	case v >= 10:
-		return 1
-	default:
-		return 2
-	}
-}
-
-// group formats n with thousands separators.
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, ch := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -111,7 +110,7 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func shardDirs(pos []string) (out string, dirs []string, err error) {
 	out = pos[0]
 	for _, arg := range pos[1:] {
-		if _, err := os.Stat(filepath.Join(arg, results.ManifestFile)); err == nil {
+		if results.IsRun(arg) {
 			dirs = append(dirs, arg)
 			continue
 		}

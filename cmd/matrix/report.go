@@ -8,8 +8,8 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/report"
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 const reportUsage = `Usage: matrix report RUN [--base RUN] [--results DIR]
@@ -47,7 +47,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	resolve := func(arg string) (string, bool) {
-		r, err := compare.Resolve(ctx, arg, *resultsDir, "")
+		r, err := results.Resolve(ctx, arg, *resultsDir, "")
 		if err != nil {
 			fmt.Fprintf(stderr, "matrix report: %v\n", err)
 			return "", false

@@ -144,12 +144,13 @@ type RunInfo struct {
 	Picked string `json:"picked,omitempty"`
 }
 
-func infoOf(r *Run) RunInfo {
+// infoOf identifies run r in a diff.
+func infoOf(r *results.RunData) RunInfo {
 	return RunInfo{ID: r.Manifest.RunID, Dir: r.Dir, Commit: r.Manifest.Git.Commit, Dirty: r.Manifest.Git.Dirty}
 }
 
 // Diff compares the cells of base and head.
-func Diff(base, head *Run, opt Options) *Result {
+func Diff(base, head *results.RunData, opt Options) *Result {
 	if opt.Threshold == 0 {
 		opt.Threshold = DefaultThreshold
 	}

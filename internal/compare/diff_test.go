@@ -38,11 +38,11 @@ func diff(t *testing.T, base, head []comparetest.Cell, baseSeed, headSeed uint64
 	dir := t.TempDir()
 	b := comparetest.Write(t, dir, comparetest.Run{ID: "base", Commit: "b", Cells: base, Seed: baseSeed})
 	h := comparetest.Write(t, dir, comparetest.Run{ID: "head", Commit: "h", Cells: head, Seed: headSeed})
-	br, err := compare.Load(b)
+	br, err := results.ReadRun(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hr, err := compare.Load(h)
+	hr, err := results.ReadRun(h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,8 +215,8 @@ func TestRunMethodChange(t *testing.T) {
 	dir := t.TempDir()
 	b := comparetest.Write(t, dir, comparetest.Run{ID: "base", Cells: cells(nil)})
 	h := comparetest.Write(t, dir, comparetest.Run{ID: "head", Cells: cells(func(c *comparetest.Cell) { c.RPS /= 2 }), Loadgen: "9.9.9"})
-	br, _ := compare.Load(b)
-	hr, _ := compare.Load(h)
+	br, _ := results.ReadRun(b)
+	hr, _ := results.ReadRun(h)
 	res := compare.Diff(br, hr, compare.Options{})
 	if res.Regressions != 0 || len(res.RunMethod) != 1 || res.Overall.Cells != 0 {
 		t.Errorf("regressions %d, run method %q, mean over %d cells; want 0, [loadgen], 0", res.Regressions, res.RunMethod, res.Overall.Cells)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // Formats lists the output formats of Render.
@@ -84,10 +85,10 @@ func rows(res *Result) []row {
 		c := &res.Cells[i]
 		r := row{verdict: c.Verdict(), cell: c.ID, status: c.StatusText()}
 		if c.RPS != nil {
-			r.rb, r.rh, r.rc = FormatRPS(c.RPS.Base), FormatRPS(c.RPS.Head), FormatChange(c.RPS)
+			r.rb, r.rh, r.rc = units.Rate(c.RPS.Base), units.Rate(c.RPS.Head), FormatChange(c.RPS)
 		}
 		if c.P99 != nil {
-			r.pb, r.ph, r.pc = FormatNs(c.P99.Base), FormatNs(c.P99.Head), FormatChange(c.P99)
+			r.pb, r.ph, r.pc = units.Duration(c.P99.Base), units.Duration(c.P99.Head), FormatChange(c.P99)
 		}
 		out = append(out, r)
 	}
@@ -98,8 +99,8 @@ func rows(res *Result) []row {
 		}
 		out = append(out, row{
 			cell: name, status: CellCount(m.Cells),
-			rb: FormatRPS(m.RPS.Base), rh: FormatRPS(m.RPS.Head), rc: FormatPct(m.RPS.Change),
-			pb: FormatNs(m.P99.Base), ph: FormatNs(m.P99.Head), pc: FormatPct(m.P99.Change),
+			rb: units.Rate(m.RPS.Base), rh: units.Rate(m.RPS.Head), rc: units.Change(m.RPS.Change),
+			pb: units.Duration(m.P99.Base), ph: units.Duration(m.P99.Head), pc: units.Change(m.P99.Change),
 		})
 		if m.Cells == 0 {
 			out[len(out)-1].rc, out[len(out)-1].pc = "", ""
@@ -172,7 +173,7 @@ func header(w io.Writer, res *Result, bullet string) {
 	side("base", res.Base)
 	side("head", res.Head)
 	fmt.Fprintf(w, "%sthreshold %s; Mann-Whitney U over the repeats at alpha %.2f; \"~\" = no significant difference; [lo, hi] = %.0f%% confidence interval of the change\n",
-		bullet, strings.TrimPrefix(FormatPct(res.Threshold), "+"), res.Alpha, Confidence*100)
+		bullet, strings.TrimPrefix(units.Change(res.Threshold), "+"), res.Alpha, Confidence*100)
 	if len(res.RunMethod) > 0 {
 		fmt.Fprintf(w, "%sTHE RUNS WERE MEASURED DIFFERENTLY (%s): no cell is judged on its figures\n", bullet, strings.Join(res.RunMethod, "; "))
 	}

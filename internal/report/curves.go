@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // Plot is the latency percentile chart of one scenario, laid out in SVG
@@ -115,18 +115,14 @@ func plotOf(scenario string, ins []*cellInput) (Plot, bool) {
 		p.XTicks = append(p.XTicks, Tick{Pos: sx(float64(d)), Label: percentileLabel(d)})
 	}
 	for y := 0.0; y <= ymax+step/2; y += step {
-		label := "0"
-		if y > 0 {
-			label = compare.FormatNs(y * 1000)
-		}
-		p.YTicks = append(p.YTicks, Tick{Pos: sy(y), Label: label})
+		p.YTicks = append(p.YTicks, Tick{Pos: sy(y), Label: units.Duration(y * 1000)})
 	}
 	for k, c := range curves {
 		var pts []string
 		for _, pt := range samplePoints(c, xmax) {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(pt[0]), sy(pt[1])))
 		}
-		label := fmt.Sprintf("%s (p99 %s)", c.server, compare.FormatNs(c.p99))
+		label := fmt.Sprintf("%s (p99 %s)", c.server, units.Duration(c.p99))
 		if c.suspect {
 			label += " suspect"
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // heatRow makes the heatmap cells of one scenario (ins has one entry per
@@ -25,8 +26,8 @@ func heatRow(ins []*cellInput, deltas map[string]*compare.CellDiff) []HeatCell {
 		if c := in.res; c != nil {
 			hc.Status, hc.Reason = string(c.Status), string(c.Reason)
 			if c.Summary != nil {
-				hc.RPS = compare.FormatRPS(c.Summary.MedianRPS) + " req/s"
-				hc.P99 = "p99 " + compare.FormatNs(float64(c.Summary.LatencyNs.P99))
+				hc.RPS = units.Rate(c.Summary.MedianRPS) + " req/s"
+				hc.P99 = "p99 " + units.Duration(float64(c.Summary.LatencyNs.P99))
 			}
 			if c.Status == results.StatusOK && c.Summary != nil {
 				ranked = append(ranked, i)
@@ -117,7 +118,7 @@ func pctOrTilde(e *compare.Estimate) string {
 	if e.Unchanged() {
 		return "~"
 	}
-	return compare.FormatPct(e.Change)
+	return units.Change(e.Change)
 }
 
 // rankColour colours rank r (0 is the fastest) of n on a diverging blue,
@@ -157,10 +158,10 @@ func detailOf(c *results.Cell) Detail {
 	if s == nil {
 		return d
 	}
-	ns := func(v int64) string { return compare.FormatNs(float64(v)) }
-	d.RPS = compare.FormatRPS(s.MedianRPS)
+	ns := func(v int64) string { return units.Duration(float64(v)) }
+	d.RPS = units.Rate(s.MedianRPS)
 	if len(s.RPS) > 1 {
-		d.RPSRange = compare.FormatRPS(slices.Min(s.RPS)) + " - " + compare.FormatRPS(slices.Max(s.RPS))
+		d.RPSRange = units.Rate(slices.Min(s.RPS)) + " - " + units.Rate(slices.Max(s.RPS))
 	}
 	d.Repeats = fmt.Sprint(s.Repeats)
 	if len(c.Repeats) != s.Repeats {
@@ -173,7 +174,7 @@ func detailOf(c *results.Cell) Detail {
 		d.Errors += " " + string(s.DominantError)
 	}
 	if s.ServerCPUSeconds >= 0 {
-		d.ServerCPU = fmt.Sprintf("%.2f s", s.ServerCPUSeconds)
+		d.ServerCPU = units.Duration(s.ServerCPUSeconds * 1e9)
 	}
 	if s.PeakRSSBytes > 0 {
 		d.PeakRSS = fmt.Sprintf("%.1f MiB", float64(s.PeakRSSBytes)/(1<<20))
@@ -181,7 +182,7 @@ func detailOf(c *results.Cell) Detail {
 	if s.ClientCPUSeconds >= 0 && s.Requests > 0 && s.Repeats > 0 {
 		// Median client CPU of a repeat over the mean requests of one.
 		perReq := s.ClientCPUSeconds / (float64(s.Requests) / float64(s.Repeats))
-		d.ClientCost = fmt.Sprintf("%.1f µs", perReq*1e6)
+		d.ClientCost = units.Duration(perReq * 1e9)
 	}
 	d.Protocol = s.Protocol
 	return d

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
 )
 
@@ -55,15 +54,8 @@ func LoadHistory(resultsDir string, n int) (*History, error) {
 		return nil, err
 	}
 	h := &History{}
-	merged := map[string]bool{}
-	for _, r := range refs {
-		if r.Manifest != nil {
-			for _, id := range r.Manifest.MergedFrom {
-				merged[id] = true
-			}
-		}
-	}
-	var runs []*compare.Run
+	merged := results.MergedShards(refs)
+	var runs []*results.RunData
 	for _, r := range refs {
 		if r.Err != nil {
 			h.Unreadable = append(h.Unreadable, fmt.Sprintf("%s: %v", r.Dir, r.Err))
@@ -80,7 +72,7 @@ func LoadHistory(resultsDir string, n int) (*History, error) {
 		runs = runs[len(runs)-n:]
 	}
 	for i := range h.Runs {
-		run, err := compare.Load(h.Runs[i].Dir)
+		run, err := results.ReadRun(h.Runs[i].Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +83,7 @@ func LoadHistory(resultsDir string, n int) (*History, error) {
 }
 
 // cellHistories builds and orders the cells' histories.
-func cellHistories(runs []*compare.Run) []CellHistory {
+func cellHistories(runs []*results.RunData) []CellHistory {
 	var ids []string
 	seen := map[string]bool{}
 	for _, r := range runs {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // statusMark is the one-character mark of a status in a history line.
@@ -54,10 +54,10 @@ func (h *History) WriteText(w io.Writer) error {
 		first, last := firstLast(c.RPS, c.Statuses)
 		change := ""
 		if figures(c.RPS) >= 2 && !math.IsNaN(last) && first > 0 {
-			change = compare.FormatPct(last/first - 1)
+			change = units.Change(last/first - 1)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, marks(c.Statuses), trend(c.RPS),
-			compare.FormatRPS(first), compare.FormatRPS(last), change, c.note())
+			units.Rate(first), units.Rate(last), change, c.note())
 	}
 	tw.Flush()
 	return ew.err

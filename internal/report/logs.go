@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/results"
@@ -18,17 +17,19 @@ const (
 
 // logTail returns the name and the end of the server log that best
 // explains a cell that is not ok: that of its last failed repeat, else
-// its last log. Paths come from the result file, so one that is not
-// inside the run directory is refused rather than read.
-func logTail(runDir string, c *results.Cell) (name, tail string) {
+// its last log. Paths come from the result file, so package results
+// refuses one that is not inside the run directory rather than read it.
+func logTail(run *results.Run, c *results.Cell) (name, tail string) {
 	name = pickLog(c)
 	if name == "" {
 		return "", ""
 	}
-	if !filepath.IsLocal(filepath.FromSlash(name)) {
-		return name, fmt.Sprintf("(log path %q is outside the run directory; not read)", name)
+	f, err := run.OpenLog(name)
+	if err != nil {
+		return name, fmt.Sprintf("(%v)", err)
 	}
-	tail, err := readTail(filepath.Join(runDir, filepath.FromSlash(name)), tailBytes, tailLines)
+	defer f.Close()
+	tail, err = readTail(f, tailBytes, tailLines)
 	if err != nil {
 		return name, fmt.Sprintf("(%v)", err)
 	}
@@ -54,14 +55,9 @@ func pickLog(c *results.Cell) string {
 	return ""
 }
 
-// readTail reads at most the last maxBytes of a file, keeps at most its
-// last maxLines lines, and makes the text valid UTF-8.
-func readTail(path string, maxBytes int64, maxLines int) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+// readTail reads at most the last maxBytes of f, keeps at most its last
+// maxLines lines, and makes the text valid UTF-8.
+func readTail(f *os.File, maxBytes int64, maxLines int) (string, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return "", err
@@ -69,7 +65,7 @@ func readTail(path string, maxBytes int64, maxLines int) (string, error) {
 	off := max(0, st.Size()-maxBytes)
 	buf := make([]byte, st.Size()-off)
 	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
-		return "", fmt.Errorf("reading %s: %w", path, err)
+		return "", fmt.Errorf("reading %s: %w", f.Name(), err)
 	}
 	s := strings.ToValidUTF8(string(buf), "\uFFFD")
 	if off > 0 {

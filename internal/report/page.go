@@ -8,6 +8,7 @@ import (
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // Page is everything report.html shows, in plain values: the template only
@@ -87,7 +88,7 @@ type cellInput struct {
 }
 
 // build lays out the page of run; diff is nil without a base run.
-func build(run *compare.Run, logs func(*results.Cell) (string, string), diff *compare.Result) *Page {
+func build(run *results.RunData, logs func(*results.Cell) (string, string), diff *compare.Result) *Page {
 	p := &Page{RunID: run.Manifest.RunID, Servers: run.Servers(), Provenance: provenance(run.Manifest)}
 	byID := map[string]*cellInput{}
 	for i, id := range run.IDs {
@@ -174,7 +175,7 @@ func specOf(s results.ScenarioSpec) string {
 		parts = append(parts, "close")
 	}
 	if s.Rate > 0 {
-		parts = append(parts, fmt.Sprintf("at %s req/s", compare.FormatRPS(s.Rate)))
+		parts = append(parts, fmt.Sprintf("at %s req/s", units.Rate(s.Rate)))
 	}
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
 }

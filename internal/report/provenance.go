@@ -7,6 +7,7 @@ import (
 
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // provenance lists where a run's figures come from: what ran, how, on
@@ -120,10 +121,10 @@ func diffView(d *compare.Result) *DiffView {
 			r.Class = "good"
 		}
 		if c.RPS != nil {
-			r.RPSBase, r.RPSHead, r.RPSChange = compare.FormatRPS(c.RPS.Base), compare.FormatRPS(c.RPS.Head), compare.FormatChange(c.RPS)
+			r.RPSBase, r.RPSHead, r.RPSChange = units.Rate(c.RPS.Base), units.Rate(c.RPS.Head), compare.FormatChange(c.RPS)
 		}
 		if c.P99 != nil {
-			r.P99Base, r.P99Head, r.P99Change = compare.FormatNs(c.P99.Base), compare.FormatNs(c.P99.Head), compare.FormatChange(c.P99)
+			r.P99Base, r.P99Head, r.P99Change = units.Duration(c.P99.Base), units.Duration(c.P99.Head), compare.FormatChange(c.P99)
 		}
 		v.Rows = append(v.Rows, r)
 	}
@@ -134,8 +135,8 @@ func diffView(d *compare.Result) *DiffView {
 		}
 		r := DiffRow{ID: name, Status: compare.CellCount(m.Cells), Class: "mean"}
 		if m.Cells > 0 {
-			r.RPSBase, r.RPSHead, r.RPSChange = compare.FormatRPS(m.RPS.Base), compare.FormatRPS(m.RPS.Head), compare.FormatPct(m.RPS.Change)
-			r.P99Base, r.P99Head, r.P99Change = compare.FormatNs(m.P99.Base), compare.FormatNs(m.P99.Head), compare.FormatPct(m.P99.Change)
+			r.RPSBase, r.RPSHead, r.RPSChange = units.Rate(m.RPS.Base), units.Rate(m.RPS.Head), units.Change(m.RPS.Change)
+			r.P99Base, r.P99Head, r.P99Change = units.Duration(m.P99.Base), units.Duration(m.P99.Head), units.Change(m.P99.Change)
 		}
 		v.Rows = append(v.Rows, r)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/compare/comparetest"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
@@ -96,7 +95,7 @@ func TestWriteRun(t *testing.T) {
 
 // hostileRun is a run held in memory whose second server has a name no
 // result file could hold: the renderer must escape it all the same.
-func hostileRun(t *testing.T) *compare.Run {
+func hostileRun(t *testing.T) *results.RunData {
 	t.Helper()
 	dir := t.TempDir()
 	good := comparetest.Write(t, dir, comparetest.Run{ID: "r", Cells: []comparetest.Cell{
@@ -105,7 +104,7 @@ func hostileRun(t *testing.T) *compare.Run {
 		{Scenario: "get", Server: "other", RPS: 30000, LatencyUs: 1200},
 		{Scenario: "post", Server: "other", Status: results.StatusDNF, Reason: "all-errors"},
 	}})
-	run, err := compare.Load(good)
+	run, err := results.ReadRun(good)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,13 @@ import (
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/units"
 )
 
 // writeSummary writes summary.md: the run in a few lines and the matrix as
 // a markdown table, for CI logs and job summaries; with a diff, the diff
 // in its markdown form.
-func writeSummary(w io.Writer, run *compare.Run, diff *compare.Result) error {
+func writeSummary(w io.Writer, run *results.RunData, diff *compare.Result) error {
 	ew := &errWriter{w: w}
 	m := run.Manifest
 	fmt.Fprintf(ew, "# matrix run %s\n\n", md(m.RunID))
@@ -61,7 +62,7 @@ func writeSummary(w io.Writer, run *compare.Run, diff *compare.Result) error {
 }
 
 // summaryCell is one cell of the summary table.
-func summaryCell(run *compare.Run, id string) string {
+func summaryCell(run *results.RunData, id string) string {
 	c := run.Cells[id]
 	switch {
 	case c == nil && contains(run.IDs, id):
@@ -73,7 +74,7 @@ func summaryCell(run *compare.Run, id string) string {
 	case c.Summary == nil:
 		return md(string(c.Status) + " " + string(c.Reason))
 	}
-	s := fmt.Sprintf("%s req/s, p99 %s", compare.FormatRPS(c.Summary.MedianRPS), compare.FormatNs(float64(c.Summary.LatencyNs.P99)))
+	s := fmt.Sprintf("%s req/s, p99 %s", units.Rate(c.Summary.MedianRPS), units.Duration(float64(c.Summary.LatencyNs.P99)))
 	if c.Status != results.StatusOK {
 		s = "*" + string(c.Status) + ": " + md(string(c.Reason)) + "* " + s
 	}

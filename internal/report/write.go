@@ -16,8 +16,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"os"
-	"path/filepath"
 
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
@@ -40,13 +38,13 @@ var pageTemplate = template.Must(template.ParseFS(templates, "report.html.tmpl")
 // baseDir the report also shows the diff against that run. The runner
 // calls it when a run ends; `matrix report` calls it on demand.
 func WriteRun(ctx context.Context, runDir, baseDir string) error {
-	run, err := compare.Load(runDir)
+	run, err := results.ReadRun(runDir)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	var diff *compare.Result
 	if baseDir != "" {
-		base, err := compare.Load(baseDir)
+		base, err := results.ReadRun(baseDir)
 		if err != nil {
 			return fmt.Errorf("report: base run: %w", err)
 		}
@@ -55,19 +53,20 @@ func WriteRun(ctx context.Context, runDir, baseDir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	page := build(run, func(c *results.Cell) (string, string) { return logTail(runDir, c) }, diff)
+	dir := run.Run()
+	page := build(run, func(c *results.Cell) (string, string) { return logTail(dir, c) }, diff)
 	html, err := RenderHTML(page)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(runDir, HTMLFile), html); err != nil {
+	if err := dir.WriteFile(HTMLFile, html); err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	if err := writeSummary(&md, run, diff); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(runDir, SummaryFile), md.Bytes())
+	return dir.WriteFile(SummaryFile, md.Bytes())
 }
 
 // RenderHTML renders a page. It is separate from WriteRun so that a page
@@ -79,37 +78,4 @@ func RenderHTML(p *Page) ([]byte, error) {
 		return nil, fmt.Errorf("report: rendering: %w", err)
 	}
 	return b.Bytes(), nil
-}
-
-// writeAtomic writes data to path through a synced temporary file renamed
-// over it, so a reader never sees half a report. The temporary name
-// follows package results' pattern so that its cleanup finds leftovers.
-func writeAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: syncing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package compare
+package results
 
 import (
 	"bytes"
@@ -9,52 +9,51 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	"github.com/matrixbench/matrix/internal/results"
 )
 
 // Resolved is a run named on the command line.
 type Resolved struct {
+	// Dir is the run directory.
 	Dir string
 	// Picked says how the run was chosen, for people: empty when the
 	// argument was the run itself.
 	Picked string
 }
 
-// Resolve finds the run that arg names: a run directory, the ID of a run
+// Resolve finds the run that ref names: a run directory, the ID of a run
 // under resultsDir, or a git revision of the repository at repoDir (the
 // current directory when empty), which names the newest run under
 // resultsDir whose manifest records that commit. Among the runs of a
 // commit, runs from a clean tree are preferred to runs from a dirty one
 // (whose code was not that commit's), and shards that were merged into a
 // run are skipped in favour of the merged run.
-func Resolve(ctx context.Context, arg, resultsDir, repoDir string) (Resolved, error) {
-	if arg == "" || strings.HasPrefix(arg, "-") {
-		return Resolved{}, fmt.Errorf("%q is not a run directory, run id or git revision", arg)
+func Resolve(ctx context.Context, ref, resultsDir, repoDir string) (Resolved, error) {
+	if ref == "" || strings.HasPrefix(ref, "-") {
+		return Resolved{}, fmt.Errorf("%q is not a run directory, run id or git revision", ref)
 	}
-	if isRun(arg) {
-		return Resolved{Dir: arg}, nil
+	if IsRun(ref) {
+		return Resolved{Dir: ref}, nil
 	}
-	if dir := filepath.Join(resultsDir, arg); filepath.IsLocal(arg) && isRun(dir) {
+	if dir := filepath.Join(resultsDir, ref); filepath.IsLocal(ref) && IsRun(dir) {
 		return Resolved{Dir: dir}, nil
 	}
-	commit, gitErr := revParse(ctx, arg, repoDir)
+	commit, gitErr := revParse(ctx, ref, repoDir)
 	if gitErr != nil {
-		return Resolved{}, fmt.Errorf("%q is not a run directory, a run id under %s, or a git revision (%v)", arg, resultsDir, gitErr)
+		return Resolved{}, fmt.Errorf("%q is not a run directory, a run id under %s, or a git revision (%v)", ref, resultsDir, gitErr)
 	}
-	runs, err := results.List(resultsDir)
+	runs, err := List(resultsDir)
 	if err != nil {
 		return Resolved{}, err
 	}
 	best, n := pickRun(runs, commit)
 	if best == nil {
-		return Resolved{}, fmt.Errorf("no run under %s was made at commit %s (%s); run the matrix at that commit first", resultsDir, short(commit), arg)
+		return Resolved{}, fmt.Errorf("no run under %s was made at commit %s (%s); run the matrix at that commit first", resultsDir, abbrevCommit(commit), ref)
 	}
-	picked := fmt.Sprintf("%s is commit %s: picked run %s, the newest of %d run(s) of that commit", arg, short(commit), best.ID, n)
+	picked := fmt.Sprintf("%s is commit %s: picked run %s, the newest of %d run(s) of that commit", ref, abbrevCommit(commit), best.ID, n)
 	if best.Manifest.Git.Dirty {
 		picked += "; WARNING: made from a dirty tree, not exactly that commit"
 	}
-	if best.Manifest.State != results.StateFinished {
+	if best.Manifest.State != StateFinished {
 		picked += fmt.Sprintf("; its state is %s", best.Manifest.State)
 	}
 	if s := best.Manifest.Shard; s != nil {
@@ -63,10 +62,18 @@ func Resolve(ctx context.Context, arg, resultsDir, repoDir string) (Resolved, er
 	return Resolved{Dir: best.Dir, Picked: picked}, nil
 }
 
-// pickRun returns the run to use for commit among runs (oldest first) and
-// how many runs of that commit there are. Clean trees beat dirty ones,
-// then the newest wins.
-func pickRun(runs []results.RunRef, commit string) (*results.RunRef, int) {
+// IsRun reports whether dir is a run directory: whether it holds a
+// manifest (readable or not).
+func IsRun(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ManifestFile))
+	return err == nil
+}
+
+// MergedShards returns the IDs of the runs that the runs listed (as List
+// returns them) name as shards merged into them. Those runs' cells are in
+// the merged run, so whoever looks for the runs of a commit or the
+// history of a cell passes over them.
+func MergedShards(runs []RunRef) map[string]bool {
 	merged := map[string]bool{}
 	for _, r := range runs {
 		if r.Manifest != nil {
@@ -75,7 +82,15 @@ func pickRun(runs []results.RunRef, commit string) (*results.RunRef, int) {
 			}
 		}
 	}
-	var best *results.RunRef
+	return merged
+}
+
+// pickRun returns the run to use for commit among runs (oldest first) and
+// how many runs of that commit there are. Clean trees beat dirty ones,
+// then the newest wins.
+func pickRun(runs []RunRef, commit string) (*RunRef, int) {
+	merged := MergedShards(runs)
+	var best *RunRef
 	n := 0
 	for i := range runs {
 		r := &runs[i]
@@ -88,12 +103,6 @@ func pickRun(runs []results.RunRef, commit string) (*results.RunRef, int) {
 		}
 	}
 	return best, n
-}
-
-// isRun reports whether dir holds a manifest.
-func isRun(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, results.ManifestFile))
-	return err == nil
 }
 
 // revParse resolves a git revision to a full commit hash.
@@ -116,8 +125,8 @@ func revParse(ctx context.Context, rev, dir string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// short abbreviates a commit hash.
-func short(commit string) string {
+// abbrevCommit abbreviates a commit hash for people.
+func abbrevCommit(commit string) string {
 	if len(commit) > 12 {
 		return commit[:12]
 	}
