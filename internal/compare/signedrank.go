@@ -160,7 +160,10 @@ func untiedDist(n int) signedRankDist {
 // Walsh average, c the largest count with P(W <= c) <= (1-confidence)/2
 // under the null distribution without ties. When d is too short for the
 // requested confidence, the widest interval (smallest to largest
-// difference) is returned with the level it does reach.
+// difference) is returned with the level it does reach. Zero differences
+// count here (a pair that did not change is evidence of no change), and
+// the cut ignores ties, as is usual; the test drops zeros and accounts
+// for ties, so on such data the two can disagree slightly at the edge.
 func hodgesLehmann(d []float64, confidence float64) (est, lo, hi, level float64) {
 	n := len(d)
 	walsh := make([]float64, 0, n*(n+1)/2)
