@@ -43,6 +43,10 @@ type CellHistory struct {
 	// recovered and broke again).
 	Changes int
 	Flaky   bool
+	// Steps are where the req/s series moved to a new level and stayed
+	// there (FindSteps): a change that held for at least 3 runs and
+	// exceeds the series' own noise, not a single bad night.
+	Steps []Step
 }
 
 // LoadHistory reads the last n runs under resultsDir (all when n <= 0).
@@ -79,6 +83,9 @@ func LoadHistory(resultsDir string, n int) (*History, error) {
 		runs[i] = run
 	}
 	h.Cells = cellHistories(runs)
+	for i := range h.Cells {
+		h.Cells[i].Steps = CellSteps(h, &h.Cells[i], StepOptions{})
+	}
 	return h, nil
 }
 

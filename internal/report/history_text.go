@@ -80,7 +80,24 @@ func (c *CellHistory) note() string {
 	if c.Flaky {
 		parts = append(parts, fmt.Sprintf("FLAKY: %d changes between finishing and not", c.Changes))
 	}
+	for _, st := range c.Steps {
+		parts = append(parts, fmt.Sprintf("STEP %s at run %d (%s -> %s req/s), commits %s..%s",
+			units.Change(st.Change), st.Index+1, units.Rate(st.Before), units.Rate(st.After),
+			shortCommit(st.LastBefore), shortCommit(st.FirstAfter)))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// shortCommit abbreviates a commit hash as git does by default; a run
+// outside a checkout has none.
+func shortCommit(c string) string {
+	if c == "" {
+		return "?"
+	}
+	if len(c) > 7 {
+		return c[:7]
+	}
+	return c
 }
 
 // marks is the status sequence of a cell.
