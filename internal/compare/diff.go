@@ -29,8 +29,15 @@ const DefaultThreshold = 0.05
 // Options tune a diff.
 type Options struct {
 	// Threshold is the smallest change (a fraction) that counts as a
-	// regression or an improvement; DefaultThreshold when 0.
+	// regression or an improvement; DefaultThreshold when 0 (ABThreshold
+	// when Paired). Each run's noise floor widens it (Band).
 	Threshold float64
+	// Paired compares the two sides of a same-run A/B (`matrix ab`):
+	// repeat i of base and repeat i of head ran next to each other in
+	// ABBA order, so each cell is judged on the pairs' ratios with the
+	// Wilcoxon signed-rank test, and a change is called only when its
+	// whole confidence interval lies beyond the threshold.
+	Paired bool
 }
 
 // Kind classifies a cell of a diff. Kinds are ordered by how urgently a
@@ -81,6 +88,9 @@ type CellDiff struct {
 	// Method lists what was measured differently; non-empty means the
 	// figures are shown but not judged and stay out of the means.
 	Method []string `json:"method_changes,omitempty"`
+	// NotJudged says why the figures, though shown, are not judged (a
+	// side whose repeats the rest of the host interfered with).
+	NotJudged string `json:"not_judged,omitempty"`
 	// Regression is set when the cell makes the diff fail.
 	Regression bool `json:"regression"`
 }
@@ -123,6 +133,17 @@ type Result struct {
 	Head      RunInfo `json:"head"`
 	Threshold float64 `json:"threshold"`
 	Alpha     float64 `json:"alpha"`
+	// Band is the half-width of the changes never called: the larger of
+	// Threshold and each run's noise floor.
+	Band float64 `json:"band"`
+	// Paired is set for a same-run A/B (Options.Paired).
+	Paired bool `json:"paired,omitempty"`
+	// Noise is each run's measured noise, as its manifest records it.
+	Noise NoiseSides `json:"noise"`
+	// Box is set when the reference cell moved between the runs by more
+	// than the threshold: the machine itself changed speed, and every
+	// cell's change is normalized by the reference's.
+	Box *BoxMove `json:"box,omitempty"`
 	// RunMethod lists what differs between the runs for every cell.
 	RunMethod []string `json:"run_method_changes,omitempty"`
 	// Cells are ordered by Kind, then in matrix order.
@@ -153,13 +174,27 @@ func infoOf(r *results.RunData) RunInfo {
 func Diff(base, head *results.RunData, opt Options) *Result {
 	if opt.Threshold == 0 {
 		opt.Threshold = DefaultThreshold
+		if opt.Paired {
+			opt.Threshold = ABThreshold
+		}
 	}
 	res := &Result{
 		Base: infoOf(base), Head: infoOf(head), Threshold: opt.Threshold, Alpha: Alpha,
+		Paired: opt.Paired, Noise: noiseSides(base.Manifest, head.Manifest),
 		RunMethod: runMethod(base.Manifest, head.Manifest),
 	}
+	j := judge{threshold: opt.Threshold, paired: opt.Paired}
+	if opt.Paired {
+		// The pairs' interval already carries the noise of this run; the
+		// run-to-run floors do not apply to two sides measured together.
+		res.Band = opt.Threshold
+	} else {
+		res.Band = Band(opt.Threshold, res.Noise.Base.Floor, res.Noise.Head.Floor)
+		res.Box = boxMove(base.Manifest, head.Manifest, opt.Threshold)
+	}
+	j.band, j.box = res.Band, res.Box
 	for _, id := range unionIDs(base.IDs, head.IDs) {
-		cd := diffCell(id, base.Cells[id], head.Cells[id], res.RunMethod, opt.Threshold)
+		cd := diffCell(id, base.Cells[id], head.Cells[id], res.RunMethod, j)
 		if cd.Regression {
 			res.Regressions++
 		}
@@ -182,25 +217,16 @@ func unionIDs(a, b []string) []string {
 }
 
 // diffCell compares one cell; b or h is nil when that run has no result.
-func diffCell(id string, b, h *results.Cell, runMethod []string, threshold float64) CellDiff {
+func diffCell(id string, b, h *results.Cell, runMethod []string, j judge) CellDiff {
 	scenario, server, _ := matrix.SplitID(id)
 	cd := CellDiff{ID: id, Scenario: scenario, Server: server, Base: sideOf(b), Head: sideOf(h)}
 	if b != nil && h != nil {
 		cd.Method = append(slices.Clone(runMethod), cellMethod(b, h)...)
 	}
-	if bs, ok := rpsSample(b); ok {
-		if hs, ok := rpsSample(h); ok {
-			e := Compare(bs, hs)
-			cd.RPS = &e
-		}
-	}
-	if bs, ok := p99Sample(b); ok {
-		if hs, ok := p99Sample(h); ok {
-			e := Compare(bs, hs)
-			cd.P99 = &e
-		}
-	}
-	cd.Kind = classify(&cd, threshold)
+	cd.RPS = j.estimate(b, h, rpsSample, rpsOf, j.box.rpsChange())
+	cd.P99 = j.estimate(b, h, p99Sample, p99Of, j.box.p99Change())
+	cd.NotJudged = notJudged(b, h)
+	cd.Kind = classify(&cd, j.band)
 	cd.Regression = cd.Kind == NewDNF || cd.Kind == Regressed
 	return cd
 }
@@ -234,6 +260,11 @@ func classify(cd *CellDiff, threshold float64) Kind {
 		return NoFigures
 	case len(cd.Method) > 0:
 		return MethodChanged
+	case cd.NotJudged != "":
+		if b != h {
+			return StatusChanged
+		}
+		return Unchanged
 	case worse(cd, threshold):
 		return Regressed
 	case b != h:

@@ -21,6 +21,9 @@ func FormatChange(e *Estimate) string {
 	} else {
 		b.WriteString(units.Change(e.Change))
 	}
+	if e.RawChange != nil {
+		fmt.Fprintf(&b, " (raw %s)", units.Change(*e.RawChange))
+	}
 	if !math.IsNaN(e.CILo) {
 		fmt.Fprintf(&b, " [%s, %s]", units.Change(e.CILo), units.Change(e.CIHi))
 		// A level above the one asked for is a wider, safer interval;
@@ -29,9 +32,14 @@ func FormatChange(e *Estimate) string {
 			fmt.Fprintf(&b, "@%.0f%%", e.CILevel*100)
 		}
 	}
-	if e.Tested {
+	switch {
+	case e.Paired && e.Tested:
+		fmt.Fprintf(&b, " p=%s %d pairs", formatP(e.P), e.N1)
+	case e.Paired:
+		fmt.Fprintf(&b, " (no test, %d pairs)", e.N1)
+	case e.Tested:
 		fmt.Fprintf(&b, " p=%s n=%d+%d", formatP(e.P), e.N1, e.N2)
-	} else {
+	default:
 		fmt.Fprintf(&b, " (no test, n=%d+%d)", e.N1, e.N2)
 	}
 	return b.String()

@@ -172,11 +172,43 @@ func header(w io.Writer, res *Result, bullet string) {
 	}
 	side("base", res.Base)
 	side("head", res.Head)
-	fmt.Fprintf(w, "%sthreshold %s; Mann-Whitney U over the repeats at alpha %.2f; \"~\" = no significant difference; [lo, hi] = %.0f%% confidence interval of the change\n",
-		bullet, strings.TrimPrefix(units.Change(res.Threshold), "+"), res.Alpha, Confidence*100)
+	if res.Paired {
+		fmt.Fprintf(w, "%spairs of adjacent repeats (ABBA order); Wilcoxon signed-rank test of the pairs' ratios at alpha %.2f; [lo, hi] = %.0f%% confidence interval of the change; a change is called only when the whole interval lies beyond %s\n",
+			bullet, res.Alpha, Confidence*100, pm(res.Band))
+	} else {
+		fmt.Fprintf(w, "%sthreshold %s; Mann-Whitney U over the repeats at alpha %.2f; \"~\" = no significant difference; [lo, hi] = %.0f%% confidence interval of the change\n",
+			bullet, strings.TrimPrefix(units.Change(res.Threshold), "+"), res.Alpha, Confidence*100)
+		fmt.Fprintf(w, "%snoise floor: base %s, head %s; changes within %s are never called\n",
+			bullet, floorText(res.Noise.Base, res.Noise.BaseRef), floorText(res.Noise.Head, res.Noise.HeadRef), pm(res.Band))
+	}
+	if b := res.Box; b != nil {
+		fmt.Fprintf(w, "%sTHE BOX ITSELF CHANGED SPEED by %s between the runs (reference cell %s, measured at the start, middle and end of each: %s -> %s req/s): each change is normalized by it, raw in brackets, and judged normalized\n",
+			bullet, units.Change(b.RPS), b.Cell, units.Rate(b.Base), units.Rate(b.Head))
+	}
 	if len(res.RunMethod) > 0 {
 		fmt.Fprintf(w, "%sTHE RUNS WERE MEASURED DIFFERENTLY (%s): no cell is judged on its figures\n", bullet, strings.Join(res.RunMethod, "; "))
 	}
+}
+
+// pm writes a band as "±5%".
+func pm(band float64) string { return "±" + strings.TrimPrefix(units.Change(band), "+") }
+
+// floorText describes one run's noise floor.
+func floorText(n results.Noise, refRange float64) string {
+	if n.Floor <= 0 {
+		return "unknown (no repeats to measure it)"
+	}
+	s := strings.TrimPrefix(units.Change(n.Floor), "+")
+	if n.Cells > 0 {
+		s += fmt.Sprintf(" (median CV %s over %d cells", strings.TrimPrefix(units.Change(n.MedianCV), "+"), n.Cells)
+		if refRange > 0 {
+			s += fmt.Sprintf(", reference range %s", strings.TrimPrefix(units.Change(refRange), "+"))
+		}
+		s += ")"
+	} else if refRange > 0 {
+		s += " (reference range)"
+	}
+	return s
 }
 
 // notes explains flagged cells and untested comparisons after the table.
@@ -186,6 +218,9 @@ func notes(w io.Writer, res *Result, bullet string) {
 		c := &res.Cells[i]
 		if len(c.Method) > len(res.RunMethod) {
 			fmt.Fprintf(w, "%s%s measured differently, left out of the means: %s\n", bullet, c.ID, strings.Join(c.Method[len(res.RunMethod):], "; "))
+		}
+		if c.NotJudged != "" {
+			fmt.Fprintf(w, "%s%s not judged: %s\n", bullet, c.ID, c.NotJudged)
 		}
 		if c.Kind == NewDNF || (c.Head.Status == results.StatusDNF && c.Head.Detail != "") {
 			fmt.Fprintf(w, "%s%s: %s\n", bullet, c.ID, oneLine(c.Head.Detail))

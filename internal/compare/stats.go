@@ -56,6 +56,15 @@ type Estimate struct {
 	CILevel float64 `json:"ci_level"`
 	// Warnings come from the statistics (for example ties in the data).
 	Warnings []string `json:"warnings,omitempty"`
+	// Paired is set for a same-run A/B: N1 = N2 pairs of adjacent repeats,
+	// P from the Wilcoxon signed-rank test of their log ratios, the
+	// interval its Hodges-Lehmann interval, and a change called only when
+	// the whole interval lies beyond the band.
+	Paired bool `json:"paired,omitempty"`
+	// RawChange, set when the diff normalized the change by the machine's
+	// own move (Result.Box), is the change as measured; Change, CILo and
+	// CIHi are then normalized.
+	RawChange *float64 `json:"raw_change,omitempty"`
 }
 
 // Compare compares a metric between a base and a head sample.
@@ -166,6 +175,16 @@ func (e Estimate) beyond(up bool, threshold float64) bool {
 	}
 	if c <= threshold {
 		return false
+	}
+	if e.Paired {
+		// The whole interval must lie beyond the band: a pair test on a
+		// quiet box is significant for changes far smaller than anyone
+		// acts on.
+		lo := e.CILo
+		if !up {
+			lo = -e.CIHi
+		}
+		return e.Significant && lo > threshold
 	}
 	return !e.Tested || e.Significant
 }

@@ -33,6 +33,9 @@ type Manifest struct {
 	// Shards records, for a merged run, each shard it was made of: where
 	// it ran and which cells it measured (see Merge).
 	Shards []MergedShard `json:"shards,omitempty"`
+	// Noise is the run's measured noise: the spread of its cells' repeats
+	// and its A/A reference cell. Nil in runs made before schema 2.
+	Noise *NoiseReport `json:"noise,omitempty"`
 	// Cells lists every cell of the run in matrix order, with its status
 	// as of the last manifest write. The cell files are the truth; the
 	// list is a summary (a crash may leave it behind them).

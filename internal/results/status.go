@@ -87,6 +87,7 @@ const (
 	ReasonClientBound  Reason = "client-bound"  // the load generator, not the server, was the bottleneck
 	ReasonRateNotMet   Reason = "rate-not-met"  // a rated row achieved less than 95 % of its rate
 	ReasonRepeatFailed Reason = "repeat-failed" // at least one repeat failed (Detail says how) while others measured
+	ReasonInterference Reason = "interference"  // other work on the host took CPU during the window, even when measured again
 )
 
 // Reasons of skipped cells.
