@@ -25,6 +25,20 @@ const (
 	cellSlack = 30 * time.Second
 )
 
+// Output says where an execution writes as it goes: its progress, the
+// servers' logs and its heartbeat. Request and Options share it.
+type Output struct {
+	// Out receives one line per finished cell and the final table.
+	Out io.Writer
+	// Live, when not nil, receives a live status line (a terminal).
+	Live io.Writer
+	// LogCap caps each server log; 0 means the runtime's default.
+	LogCap int64
+	// Heartbeat, when set, is a file rewritten as the run moves (see
+	// Heartbeat), for a watchdog.
+	Heartbeat string
+}
+
 // Options describe one execution of cells into a run directory.
 type Options struct {
 	Matrix  *matrix.Matrix
@@ -39,17 +53,9 @@ type Options struct {
 	// Rerun keeps an existing result of a cell as an earlier attempt of
 	// the new one instead of replacing it silently.
 	Rerun bool
-	// Out receives one line per finished cell and the final table.
-	Out io.Writer
-	// Live, when not nil, receives a live status line (a terminal).
-	Live io.Writer
 	// Grace is how long a server may take to stop; default DefaultGrace.
 	Grace time.Duration
-	// LogCap caps each server log; 0 means the runtime's default.
-	LogCap int64
-	// Heartbeat, when set, is a file rewritten as the run moves (see
-	// Heartbeat), for a watchdog.
-	Heartbeat string
+	Output
 }
 
 // Outcome sums up an execution.

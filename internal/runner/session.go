@@ -52,27 +52,19 @@ type Request struct {
 	Shard      string
 	TargetHost string
 	// Budget, when positive, refuses a run estimated to take longer.
-	Budget  time.Duration
+	Budget time.Duration
+	// Command is the command line, recorded in the manifest.
 	Command []string
-	Out     io.Writer
-	Live    io.Writer
-	LogCap  int64
 	// CacheDir is the runtimes' build cache; empty means the default.
 	CacheDir string
-	// Heartbeat is a file the runner keeps rewriting (Options.Heartbeat).
-	Heartbeat string
+	Output
 }
 
-// Session is a prepared run: the matrix, cells, runtime and run directory.
+// Session is a prepared run: the options of its execution (the matrix,
+// cells, runtime and run directory) and the request it was prepared from.
 type Session struct {
-	Matrix   *matrix.Matrix
-	Profile  matrix.Profile
-	Cells    []matrix.Cell
-	Runtime  runtime.Runtime
-	Run      *results.Run
-	Manifest *results.Manifest
-	rerun    bool
-	req      Request
+	Options
+	req Request
 }
 
 // Prepare checks a request and prepares its run without running a cell:
@@ -80,7 +72,7 @@ type Session struct {
 // checked, the runtime chosen (and said on the first line of output),
 // leftovers of dead runners removed, and the run directory made or opened.
 func Prepare(ctx context.Context, req Request) (*Session, error) {
-	s := &Session{req: req, rerun: req.Rerun != ""}
+	s := newSession(req)
 	existing := req.Resume
 	if existing == "" {
 		existing = req.Rerun
@@ -136,6 +128,14 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newSession returns the session of req before anything is prepared.
+func newSession(req Request) *Session {
+	if req.Out == nil {
+		req.Out = io.Discard
+	}
+	return &Session{Options: Options{Rerun: req.Rerun != "", Output: req.Output}, req: req}
 }
 
 // selectCells picks the cells to run: the filtered, sharded matrix for a
@@ -232,13 +232,13 @@ func (s *Session) openRuntime(ctx context.Context) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	fmt.Fprintf(s.req.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
+	fmt.Fprintf(s.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
 	removed, err := s.Runtime.Cleanup(ctx)
 	for _, r := range removed {
-		fmt.Fprintf(s.req.Out, "removed a leftover of a runner that is gone: %s\n", r)
+		fmt.Fprintf(s.Out, "removed a leftover of a runner that is gone: %s\n", r)
 	}
 	if err != nil {
-		fmt.Fprintf(s.req.Out, "warning: cleaning up leftovers: %v\n", err)
+		fmt.Fprintf(s.Out, "warning: cleaning up leftovers: %v\n", err)
 	}
 	return nil
 }
@@ -274,7 +274,7 @@ func (s *Session) openRun(prev *results.Manifest) error {
 	s.Manifest.Command = s.req.Command
 	info, _ := s.Runtime.Info(context.Background())
 	if w := info["warning"]; w != "" {
-		fmt.Fprintf(s.req.Out, "warning: %s\n", w)
+		fmt.Fprintf(s.Out, "warning: %s\n", w)
 	}
 	s.Manifest.Runtime = results.RuntimeInfo{
 		Name: s.Runtime.Name(), Endpoint: info["endpoint"], EngineVersion: info["engine"],
@@ -286,12 +286,7 @@ func (s *Session) openRun(prev *results.Manifest) error {
 // Execute runs the session's cells and closes its runtime.
 func (s *Session) Execute(ctx context.Context) (Outcome, error) {
 	defer s.Runtime.Close()
-	r := New(Options{
-		Matrix: s.Matrix, Profile: s.Profile, Cells: s.Cells, Runtime: s.Runtime,
-		Run: s.Run, Manifest: s.Manifest, Rerun: s.rerun, Out: s.req.Out, Live: s.req.Live,
-		LogCap: s.req.LogCap, Heartbeat: s.req.Heartbeat,
-	})
-	return r.Execute(ctx)
+	return New(s.Options).Execute(ctx)
 }
 
 // gitState returns the commit of the checkout holding dir and whether its
@@ -315,7 +310,7 @@ func IsUsage(err error) bool {
 // OpenRuntime chooses the runtime for req as Prepare does, says which, and
 // removes leftovers of dead runners.
 func OpenRuntime(ctx context.Context, req Request) (runtime.Runtime, error) {
-	s := &Session{req: req}
+	s := newSession(req)
 	if err := s.openRuntime(ctx); err != nil {
 		return nil, err
 	}
