@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -105,11 +106,17 @@ func New(opt Options) *Runner {
 }
 
 // Execute runs every cell, repeats interleaved (every cell once, then every
-// cell again) so that drift of the machine spreads over every server. When
+// cell again) so that drift of the machine spreads over every server, with
+// GOMAXPROCS set to the manifest's Loadgen.GOMAXPROCS when it has one. When
 // ctx is cancelled it stops the current cell, records it and every cell
 // that did not finish as interrupted, and returns with Interrupted set.
 func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
 	r.start = time.Now()
+	if lg := r.opt.Manifest.Loadgen; lg != nil && lg.GOMAXPROCS > 0 {
+		// The load generator runs in this process, so its GOMAXPROCS is
+		// the process's.
+		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(lg.GOMAXPROCS))
+	}
 	if err := r.loadPrevious(); err != nil {
 		return Outcome{}, err
 	}

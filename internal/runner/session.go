@@ -29,6 +29,10 @@ func usageErr(format string, args ...any) error {
 }
 
 // Request is one `matrix run` or `matrix rerun` as the user asked for it.
+//
+// A resume or rerun measures as the run it completes did: MatrixPath,
+// Profile, Runtime, TargetHost and Procs left unset take the run's
+// values, and set to another value are refused.
 type Request struct {
 	// MatrixPath is the matrix file; for a resume or rerun, empty means
 	// the path recorded in the run's manifest.
@@ -36,7 +40,8 @@ type Request struct {
 	// Profile names the profile; empty means the file's first (or, for a
 	// resume or rerun, the run's).
 	Profile string
-	// Runtime is auto, docker or process.
+	// Runtime is auto, docker or process; empty means auto (or, for a
+	// resume or rerun, the run's).
 	Runtime string
 	Filter  matrix.Filter
 	// OutDir is where a new run's directory is made (results/).
@@ -49,8 +54,13 @@ type Request struct {
 	// Failed selects, for a rerun, every cell that is not ok.
 	Failed bool
 	// Shard is "K/N" or empty.
-	Shard      string
+	Shard string
+	// TargetHost is the address the load generator connects to; empty
+	// means the profile's (or, for a resume or rerun, the run's).
 	TargetHost string
+	// Procs is the load generator's GOMAXPROCS; 0 means DefaultProcs (or,
+	// for a resume or rerun, the run's).
+	Procs int
 	// Budget, when positive, refuses a run estimated to take longer.
 	Budget time.Duration
 	// Command is the command line, recorded in the manifest.
@@ -65,45 +75,25 @@ type Request struct {
 type Session struct {
 	Options
 	req Request
+	// method is what the run a resume or rerun completes recorded about
+	// how it measured; nil for a new run.
+	method *method
 }
 
 // Prepare checks a request and prepares its run without running a cell:
 // the matrix is loaded and validated, the cells selected, the budget
 // checked, the runtime chosen (and said on the first line of output),
 // leftovers of dead runners removed, and the run directory made or opened.
+// A resume or rerun takes the method of the run it completes (see
+// Request) and is refused when asked to measure another way.
 func Prepare(ctx context.Context, req Request) (*Session, error) {
 	s := newSession(req)
-	existing := req.Resume
-	if existing == "" {
-		existing = req.Rerun
-	}
-	var prevMan *results.Manifest
-	if existing != "" {
-		run, err := results.Open(existing)
-		if err != nil {
-			return nil, usageErr("%v", err)
-		}
-		if prevMan, err = run.ReadManifest(); err != nil {
-			return nil, usageErr("%v", err)
-		}
-		s.Run = run
-		if req.MatrixPath == "" {
-			req.MatrixPath = prevMan.Matrix.Path
-		}
-		if req.Profile == "" {
-			req.Profile = prevMan.Profile.Name
-		}
-	}
-	m, err := matrix.Load(req.MatrixPath)
+	prevMan, err := s.openExisting()
 	if err != nil {
-		return nil, &UsageError{Err: err}
+		return nil, err
 	}
-	s.Matrix = m
-	if s.Profile, err = m.Profile(req.Profile); err != nil {
-		return nil, &UsageError{Err: err}
-	}
-	if req.TargetHost != "" {
-		s.Profile.TargetHost = req.TargetHost
+	if err := s.loadMatrix(); err != nil {
+		return nil, err
 	}
 	if err := s.selectCells(prevMan); err != nil {
 		return nil, err
@@ -111,7 +101,7 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 	if err := s.checkBudget(); err != nil {
 		return nil, err
 	}
-	if err := m.CheckPaths(s.Cells); err != nil {
+	if err := s.Matrix.CheckPaths(s.Cells); err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	if err := s.checkLimits(); err != nil {
@@ -128,6 +118,29 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// loadMatrix loads the matrix file and its profile. A resume or rerun
+// measures with the run's target host, and refuses a profile whose values
+// changed since the run.
+func (s *Session) loadMatrix() error {
+	m, err := matrix.Load(s.req.MatrixPath)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	s.Matrix = m
+	if s.Profile, err = m.Profile(s.req.Profile); err != nil {
+		return &UsageError{Err: err}
+	}
+	if s.method != nil {
+		if err := s.method.checkProfile(m.Path, s.Profile); err != nil {
+			return err
+		}
+		s.Profile.TargetHost = s.req.TargetHost
+	} else if s.req.TargetHost != "" {
+		s.Profile.TargetHost = s.req.TargetHost
+	}
+	return nil
 }
 
 // newSession returns the session of req before anything is prepared.
@@ -223,14 +236,22 @@ func (s *Session) openRuntime(ctx context.Context) error {
 	}
 	var why string
 	var err error
-	if name == runtime.NameAuto {
+	switch {
+	case name == runtime.NameAuto:
 		s.Runtime, why, err = runtime.Auto(ctx, opts)
-	} else {
+	case s.method != nil:
+		s.Runtime, err = runtime.New(ctx, name, opts)
+		why = "the run's, as its manifest records"
+	default:
 		s.Runtime, err = runtime.New(ctx, name, opts)
 		why = "asked for with --runtime"
 	}
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if err := s.checkEngine(ctx); err != nil {
+		s.Runtime.Close()
+		return err
 	}
 	fmt.Fprintf(s.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
 	removed, err := s.Runtime.Cleanup(ctx)
@@ -241,6 +262,19 @@ func (s *Session) openRuntime(ctx context.Context) error {
 		fmt.Fprintf(s.Out, "warning: cleaning up leftovers: %v\n", err)
 	}
 	return nil
+}
+
+// checkEngine refuses, for a resume or rerun, an engine other than the
+// run's.
+func (s *Session) checkEngine(ctx context.Context) error {
+	if s.method == nil || s.Runtime.Name() != runtime.NameDocker {
+		return nil
+	}
+	info, err := s.Runtime.Info(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	return s.method.checkEndpoint(info["endpoint"])
 }
 
 // openRun makes the run directory (or reopens it) and its manifest.
@@ -264,12 +298,16 @@ func (s *Session) openRun(prev *results.Manifest) error {
 			s.Manifest.Shard = &results.Shard{K: k, N: n}
 		}
 		s.Manifest.Git = results.GitInfo{Commit: commit, Dirty: dirty}
+		s.Manifest.Loadgen = &results.LoadgenInfo{GOMAXPROCS: s.req.Procs}
 	} else {
 		if _, err := s.Run.RemoveTemp(); err != nil {
 			return fmt.Errorf("runner: %w", err)
 		}
 		s.Manifest = prev
 		s.Manifest.State = results.StateRunning
+		if s.Manifest.Loadgen == nil {
+			s.Manifest.Loadgen = &results.LoadgenInfo{GOMAXPROCS: s.req.Procs}
+		}
 	}
 	s.Manifest.Command = s.req.Command
 	info, _ := s.Runtime.Info(context.Background())
