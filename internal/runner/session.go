@@ -274,7 +274,7 @@ func (s *Session) checkEngine(ctx context.Context) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	return s.method.checkEndpoint(info["endpoint"])
+	return s.method.checkEndpoint(info.Endpoint)
 }
 
 // openRun makes the run directory (or reopens it) and its manifest.
@@ -311,13 +311,10 @@ func (s *Session) openRun(prev *results.Manifest) error {
 	}
 	s.Manifest.Command = s.req.Command
 	info, _ := s.Runtime.Info(context.Background())
-	if w := info["warning"]; w != "" {
-		fmt.Fprintf(s.Out, "warning: %s\n", w)
+	if info.Warning != "" {
+		fmt.Fprintf(s.Out, "warning: %s\n", info.Warning)
 	}
-	s.Manifest.Runtime = results.RuntimeInfo{
-		Name: s.Runtime.Name(), Endpoint: info["endpoint"], EngineVersion: info["engine"],
-		TargetHost: s.Profile.TargetHost, Info: info,
-	}
+	s.Manifest.Runtime = runtimeInfo(s.Runtime.Name(), info, s.Profile.TargetHost)
 	return nil
 }
 
@@ -365,7 +362,7 @@ func engineHost(ctx context.Context, rt runtime.Runtime) string {
 	if err != nil {
 		return ""
 	}
-	u, err := url.Parse(info["endpoint"])
+	u, err := url.Parse(info.Endpoint)
 	if err != nil || u.Scheme != "tcp" {
 		return ""
 	}
