@@ -44,6 +44,9 @@ func TestRerunKeepsTheRunsMethod(t *testing.T) {
 	if c.Runtime != "process" || c.Attempt != 2 || c.Status != results.StatusOK {
 		t.Fatalf("rerun cell: runtime %q, attempt %d, %s/%s %q\n%s", c.Runtime, c.Attempt, c.Status, c.Reason, c.Detail, out2.String())
 	}
+	if c.ServerInfo.Extra["pid"] == "" || c.ServerInfo.Extra["program"] == "" {
+		t.Errorf("server info extra %v: want the pid and program of the process", c.ServerInfo.Extra)
+	}
 	if procs := c.Repeats[0].Result.Config.GOMAXPROCS; procs != 2 {
 		t.Errorf("the rerun measured with GOMAXPROCS %d, the run with 2", procs)
 	}

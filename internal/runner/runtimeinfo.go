@@ -49,3 +49,27 @@ func infoMap(info runtime.Info) map[string]string {
 	}
 	return m
 }
+
+// startInfo is how a cell's server_info.extra records an instance's start,
+// under the keys cell files have used from the start.
+func startInfo(rep runtime.StartReport) map[string]string {
+	m := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if rep.Container != "" {
+		set("container", rep.Container)
+		set("container-id", rep.ID)
+	} else {
+		set("pid", rep.ID)
+	}
+	set("image-id", rep.ImageID)
+	set("engine", rep.EngineVersion)
+	set("program", rep.Program)
+	if rep.MemoryLimitIgnored {
+		m["memory-limit"] = "not enforced by the process runtime"
+	}
+	return m
+}

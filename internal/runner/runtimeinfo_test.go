@@ -41,3 +41,25 @@ func TestInfoMap(t *testing.T) {
 		})
 	}
 }
+
+// TestStartInfo checks that a cell's server_info.extra keeps the keys it
+// had when the runtime reported a map.
+func TestStartInfo(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  runtime.StartReport
+		want map[string]string
+	}{
+		{"docker", runtime.StartReport{ID: "4f2a", Container: "matrix-x-get-a", ImageID: "sha256:9c1e", EngineVersion: "28.1.1"},
+			map[string]string{"container": "matrix-x-get-a", "container-id": "4f2a", "image-id": "sha256:9c1e", "engine": "28.1.1"}},
+		{"process", runtime.StartReport{ID: "4242", Program: "/usr/sbin/nginx"},
+			map[string]string{"pid": "4242", "program": "/usr/sbin/nginx"}},
+		{"process with a memory limit", runtime.StartReport{ID: "4242", Program: "/bin/x", MemoryLimitIgnored: true},
+			map[string]string{"pid": "4242", "program": "/bin/x", "memory-limit": "not enforced by the process runtime"}},
+	}
+	for _, tt := range tests {
+		if got := startInfo(tt.rep); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: startInfo = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

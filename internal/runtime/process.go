@@ -199,10 +199,10 @@ func startProcess(cmd *exec.Cmd, spec Spec, opts StartOptions, log *ringLog, mar
 	inst.report = StartReport{
 		ID:      strconv.Itoa(cmd.Process.Pid),
 		Started: time.Since(start),
-		Info:    map[string]string{"pid": strconv.Itoa(cmd.Process.Pid), "program": cmd.Path},
-	}
-	if spec.MemoryBytes > 0 {
-		inst.report.Info["memory-limit"] = "not enforced by the process runtime"
+		Program: cmd.Path,
+		// Memory limits need a cgroup of the server's own, which the
+		// process runtime does not make.
+		MemoryLimitIgnored: spec.MemoryBytes > 0,
 	}
 	return inst, nil
 }

@@ -206,8 +206,18 @@ type StartReport struct {
 	// Started is the time from the start of Start to the server running
 	// (create-to-started for containers, fork-exec for processes).
 	Started time.Duration
-	// Info holds details worth recording (image id, container name, pid).
-	Info map[string]string
+	// Container is the container's name (docker).
+	Container string
+	// ImageID is the id of the image the container runs (docker).
+	ImageID string
+	// EngineVersion is the version of the engine running the container
+	// (docker).
+	EngineVersion string
+	// Program is the path of the program the process runs (process).
+	Program string
+	// MemoryLimitIgnored is set when the spec asked for a memory limit
+	// this runtime does not enforce (process).
+	MemoryLimitIgnored bool
 }
 
 // Stats is a server's resource use.
