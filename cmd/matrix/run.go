@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	goruntime "runtime"
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -32,7 +31,6 @@ func (l *listFlags) Set(v string) error { *l = append(*l, v); return nil }
 // runFlags are the flags shared by run, rerun and list.
 type runFlags struct {
 	req    runner.Request
-	procs  int
 	failOn string
 	fs     *flag.FlagSet
 }
@@ -43,14 +41,14 @@ func newRunFlags(name string, stderr io.Writer) *runFlags {
 	fs.SetOutput(stderr)
 	r := &f.req
 	fs.StringVar(&r.MatrixPath, "matrix", "", "matrix file (default matrix.yaml, or the run's for --resume and rerun)")
-	fs.StringVar(&r.Profile, "profile", "", "profile name (default the file's first)")
-	fs.StringVar(&r.Runtime, "runtime", "auto", "auto, docker or process")
+	fs.StringVar(&r.Profile, "profile", "", "profile name (default the file's first, or the run's for --resume and rerun)")
+	fs.StringVar(&r.Runtime, "runtime", "", "auto, docker or process (default auto, or the run's for --resume and rerun)")
 	fs.Var((*listFlags)(&r.Filter.Servers), "server", "only this server (repeatable)")
 	fs.Var((*listFlags)(&r.Filter.Scenarios), "scenario", "only this scenario (repeatable)")
 	fs.Var((*listFlags)(&r.Filter.CellGlobs), "cell", "only cells matching this scenario/server glob (repeatable)")
-	fs.StringVar(&r.TargetHost, "target-host", "", "address the load generator connects to (servers on another machine)")
+	fs.StringVar(&r.TargetHost, "target-host", "", "address the load generator connects to (servers on another machine; default the run's for --resume and rerun)")
 	fs.DurationVar(&r.Budget, "budget", 0, "refuse a run estimated to take longer than this")
-	fs.IntVar(&f.procs, "procs", 1, "GOMAXPROCS of the load generator (1 leaves the other core to the server)")
+	fs.IntVar(&r.Procs, "procs", 0, "GOMAXPROCS of the load generator (default 1, which leaves the other core to the server, or the run's for --resume and rerun)")
 	return f
 }
 
@@ -98,7 +96,7 @@ func cmdRerun(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.addFailOn()
 	f.fs.BoolVar(&f.req.Failed, "failed", false, "every cell that is not ok")
 	f.fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: matrix rerun RUN-DIR [--server NAME] [--scenario NAME] [--cell GLOB] [--failed]\n\nRuns the selected cells of an existing run again, into the same run; the replaced results are kept under attempts.")
+		fmt.Fprintln(stderr, "Usage: matrix rerun RUN-DIR [--server NAME] [--scenario NAME] [--cell GLOB] [--failed]\n\nRuns the selected cells of an existing run again, into the same run; the replaced results are kept under attempts. The rerun measures as the run did: runtime, profile, target host and --procs come from its manifest, and a flag naming another value is refused.")
 		f.fs.PrintDefaults()
 	}
 	dir, rest := splitFirstArg(args)
@@ -130,9 +128,6 @@ func execute(ctx context.Context, f *runFlags, name string, stdout, stderr io.Wr
 	f.req.Command = append([]string{"matrix"}, os.Args[1:]...)
 	if isTerminal(stderr) {
 		f.req.Live = stderr
-	}
-	if f.procs > 0 {
-		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(f.procs))
 	}
 	s, err := runner.Prepare(ctx, f.req)
 	if err != nil {

@@ -28,6 +28,9 @@ type Manifest struct {
 	LoadgenVersion string      `json:"loadgen_version"`
 	Filters        Filters     `json:"filters"`
 	Shard          *Shard      `json:"shard,omitempty"`
+	// Loadgen is how the load generator ran, beyond the profile; nil in
+	// runs made before it was recorded.
+	Loadgen *LoadgenInfo `json:"loadgen,omitempty"`
 	// MergedFrom lists the run IDs of the shards a merged run was made of.
 	MergedFrom []string `json:"merged_from,omitempty"`
 	// Shards records, for a merged run, each shard it was made of: where
@@ -98,6 +101,12 @@ type RuntimeInfo struct {
 	EngineHost *HostInfo `json:"engine_host,omitempty"`
 	// Info holds anything else the runtime reported.
 	Info map[string]string `json:"info,omitempty"`
+}
+
+// LoadgenInfo is how the load generator of a run ran.
+type LoadgenInfo struct {
+	// GOMAXPROCS is the load generator's GOMAXPROCS (matrix run --procs).
+	GOMAXPROCS int `json:"gomaxprocs"`
 }
 
 // GitInfo is the state of the project's checkout.

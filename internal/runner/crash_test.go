@@ -224,7 +224,7 @@ func TestNoisyServer(t *testing.T) {
 			}
 		}
 	}()
-	s, _, out := runMatrix(t, context.Background(), Request{MatrixPath: path, LogCap: logCap})
+	s, _, out := runMatrix(t, context.Background(), Request{MatrixPath: path, Output: Output{LogCap: logCap}})
 	close(stop)
 	<-sampled
 	assertNoServerLeft(t, pidDir)

@@ -86,7 +86,7 @@ func TestDockerCells(t *testing.T) {
 	cli := needDocker(t)
 	path := dockerMatrix(t)
 	var out syncBuffer
-	s, err := Prepare(context.Background(), Request{MatrixPath: path, Runtime: "docker", OutDir: t.TempDir(), Out: &out})
+	s, err := Prepare(context.Background(), Request{MatrixPath: path, Runtime: "docker", OutDir: t.TempDir(), Output: Output{Out: &out}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestDockerInterruptLeavesNoContainer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out syncBuffer
-	s, err := Prepare(ctx, Request{MatrixPath: path, Runtime: "docker", OutDir: t.TempDir(), Out: &out,
+	s, err := Prepare(ctx, Request{MatrixPath: path, Runtime: "docker", OutDir: t.TempDir(), Output: Output{Out: &out},
 		Filter: filterServers("go-stdlib")})
 	if err != nil {
 		t.Fatal(err)

@@ -163,7 +163,7 @@ type diskDemand struct {
 // cell its share of the report; once, the manifest and report, and the
 // temporary copy a capped log is put back in order through.
 func (s *Session) diskNeed() diskDemand {
-	d := diskDemand{cells: len(s.Cells), repeats: max(s.Profile.Repeat, 1), logCap: s.req.LogCap}
+	d := diskDemand{cells: len(s.Cells), repeats: max(s.Profile.Repeat, 1), logCap: s.LogCap}
 	if d.logCap <= 0 {
 		d.logCap = runtime.DefaultLogCap
 	}

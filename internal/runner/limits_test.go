@@ -208,7 +208,7 @@ func TestPrepareRefusesUnfinishable(t *testing.T) {
 			[]string{"output directory /sys/matrix-results cannot be written", "--out"}},
 		// A log cap of a pebibyte: the worst case of two cells cannot fit
 		// on any disk this test runs on.
-		{"no room", Request{OutDir: t.TempDir(), LogCap: 1 << 50},
+		{"no room", Request{OutDir: t.TempDir(), Output: Output{LogCap: 1 << 50}},
 			[]string{"the results of 2 cells x 1 repeats may take up to 3.0 PiB", "capped at 1.0 PiB", "free", "select fewer cells"}},
 	}
 	for _, tt := range tests {
@@ -233,7 +233,7 @@ func TestPrepareRefusesUnfinishable(t *testing.T) {
 func TestDiskNeed(t *testing.T) {
 	cell := matrix.Cell{Server: matrix.Server{Name: "a"}, Scenario: matrix.Scenario{Name: "get", Connections: 1}}
 	session := func(cells, repeat int, logCap int64) *Session {
-		s := &Session{Profile: matrix.Profile{Repeat: repeat, Warmup: time.Second, Duration: 9 * time.Second}, req: Request{LogCap: logCap}}
+		s := &Session{Options: Options{Profile: matrix.Profile{Repeat: repeat, Warmup: time.Second, Duration: 9 * time.Second}, Output: Output{LogCap: logCap}}}
 		for i := 0; i < cells; i++ {
 			s.Cells = append(s.Cells, cell)
 		}

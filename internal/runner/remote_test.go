@@ -56,7 +56,7 @@ func TestEngineOverTCP(t *testing.T) {
 	path := dockerMatrix(t)
 	var out syncBuffer
 	s, err := Prepare(context.Background(), Request{MatrixPath: path, Runtime: "docker", OutDir: t.TempDir(),
-		Out: &out, Filter: filterServers("go-stdlib"), TargetHost: "127.0.0.2"})
+		Output: Output{Out: &out}, Filter: filterServers("go-stdlib"), TargetHost: "127.0.0.2"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func (x *repeat) start(ctx context.Context, b *buildResult) bool {
 		return false
 	}
 	x.inst = inst
-	for k, v := range inst.StartReport().Info {
+	for k, v := range startInfo(inst.StartReport()) {
 		if x.cr.ServerInfo.Extra == nil {
 			x.cr.ServerInfo.Extra = map[string]string{}
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -25,6 +26,20 @@ const (
 	cellSlack = 30 * time.Second
 )
 
+// Output says where an execution writes as it goes: its progress, the
+// servers' logs and its heartbeat. Request and Options share it.
+type Output struct {
+	// Out receives one line per finished cell and the final table.
+	Out io.Writer
+	// Live, when not nil, receives a live status line (a terminal).
+	Live io.Writer
+	// LogCap caps each server log; 0 means the runtime's default.
+	LogCap int64
+	// Heartbeat, when set, is a file rewritten as the run moves (see
+	// Heartbeat), for a watchdog.
+	Heartbeat string
+}
+
 // Options describe one execution of cells into a run directory.
 type Options struct {
 	Matrix  *matrix.Matrix
@@ -39,17 +54,9 @@ type Options struct {
 	// Rerun keeps an existing result of a cell as an earlier attempt of
 	// the new one instead of replacing it silently.
 	Rerun bool
-	// Out receives one line per finished cell and the final table.
-	Out io.Writer
-	// Live, when not nil, receives a live status line (a terminal).
-	Live io.Writer
 	// Grace is how long a server may take to stop; default DefaultGrace.
 	Grace time.Duration
-	// LogCap caps each server log; 0 means the runtime's default.
-	LogCap int64
-	// Heartbeat, when set, is a file rewritten as the run moves (see
-	// Heartbeat), for a watchdog.
-	Heartbeat string
+	Output
 }
 
 // Outcome sums up an execution.
@@ -99,11 +106,17 @@ func New(opt Options) *Runner {
 }
 
 // Execute runs every cell, repeats interleaved (every cell once, then every
-// cell again) so that drift of the machine spreads over every server. When
+// cell again) so that drift of the machine spreads over every server, with
+// GOMAXPROCS set to the manifest's Loadgen.GOMAXPROCS when it has one. When
 // ctx is cancelled it stops the current cell, records it and every cell
 // that did not finish as interrupted, and returns with Interrupted set.
 func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
 	r.start = time.Now()
+	if lg := r.opt.Manifest.Loadgen; lg != nil && lg.GOMAXPROCS > 0 {
+		// The load generator runs in this process, so its GOMAXPROCS is
+		// the process's.
+		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(lg.GOMAXPROCS))
+	}
 	if err := r.loadPrevious(); err != nil {
 		return Outcome{}, err
 	}

@@ -156,7 +156,7 @@ func TestInterruptAndResume(t *testing.T) {
 		}
 	}
 	outDir := t.TempDir()
-	s, err := Prepare(ctx, Request{MatrixPath: path, Runtime: "process", OutDir: outDir, Out: &out, CacheDir: t.TempDir()})
+	s, err := Prepare(ctx, Request{MatrixPath: path, Runtime: "process", OutDir: outDir, Output: Output{Out: &out}, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestBrokenMatricesRunNothing(t *testing.T) {
 			path := filepath.Join(dir, "bad.yaml")
 			os.WriteFile(path, []byte(tt.body), 0o644)
 			out := filepath.Join(dir, "results")
-			_, err := Prepare(context.Background(), Request{MatrixPath: path, Runtime: "process", OutDir: out, Out: &bytes.Buffer{}})
+			_, err := Prepare(context.Background(), Request{MatrixPath: path, Runtime: "process", OutDir: out, Output: Output{Out: &bytes.Buffer{}}})
 			if err == nil || !IsUsage(err) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "bad.yaml:") {
 				t.Fatalf("error %v, want a usage error naming bad.yaml and %q", err, tt.want)
 			}

@@ -29,6 +29,10 @@ func usageErr(format string, args ...any) error {
 }
 
 // Request is one `matrix run` or `matrix rerun` as the user asked for it.
+//
+// A resume or rerun measures as the run it completes did: MatrixPath,
+// Profile, Runtime, TargetHost and Procs left unset take the run's
+// values, and set to another value are refused.
 type Request struct {
 	// MatrixPath is the matrix file; for a resume or rerun, empty means
 	// the path recorded in the run's manifest.
@@ -36,7 +40,8 @@ type Request struct {
 	// Profile names the profile; empty means the file's first (or, for a
 	// resume or rerun, the run's).
 	Profile string
-	// Runtime is auto, docker or process.
+	// Runtime is auto, docker or process; empty means auto (or, for a
+	// resume or rerun, the run's).
 	Runtime string
 	Filter  matrix.Filter
 	// OutDir is where a new run's directory is made (results/).
@@ -49,69 +54,46 @@ type Request struct {
 	// Failed selects, for a rerun, every cell that is not ok.
 	Failed bool
 	// Shard is "K/N" or empty.
-	Shard      string
+	Shard string
+	// TargetHost is the address the load generator connects to; empty
+	// means the profile's (or, for a resume or rerun, the run's).
 	TargetHost string
+	// Procs is the load generator's GOMAXPROCS; 0 means DefaultProcs (or,
+	// for a resume or rerun, the run's).
+	Procs int
 	// Budget, when positive, refuses a run estimated to take longer.
-	Budget  time.Duration
+	Budget time.Duration
+	// Command is the command line, recorded in the manifest.
 	Command []string
-	Out     io.Writer
-	Live    io.Writer
-	LogCap  int64
 	// CacheDir is the runtimes' build cache; empty means the default.
 	CacheDir string
-	// Heartbeat is a file the runner keeps rewriting (Options.Heartbeat).
-	Heartbeat string
+	Output
 }
 
-// Session is a prepared run: the matrix, cells, runtime and run directory.
+// Session is a prepared run: the options of its execution (the matrix,
+// cells, runtime and run directory) and the request it was prepared from.
 type Session struct {
-	Matrix   *matrix.Matrix
-	Profile  matrix.Profile
-	Cells    []matrix.Cell
-	Runtime  runtime.Runtime
-	Run      *results.Run
-	Manifest *results.Manifest
-	rerun    bool
-	req      Request
+	Options
+	req Request
+	// method is what the run a resume or rerun completes recorded about
+	// how it measured; nil for a new run.
+	method *method
 }
 
 // Prepare checks a request and prepares its run without running a cell:
 // the matrix is loaded and validated, the cells selected, the budget
 // checked, the runtime chosen (and said on the first line of output),
 // leftovers of dead runners removed, and the run directory made or opened.
+// A resume or rerun takes the method of the run it completes (see
+// Request) and is refused when asked to measure another way.
 func Prepare(ctx context.Context, req Request) (*Session, error) {
-	s := &Session{req: req, rerun: req.Rerun != ""}
-	existing := req.Resume
-	if existing == "" {
-		existing = req.Rerun
-	}
-	var prevMan *results.Manifest
-	if existing != "" {
-		run, err := results.Open(existing)
-		if err != nil {
-			return nil, usageErr("%v", err)
-		}
-		if prevMan, err = run.ReadManifest(); err != nil {
-			return nil, usageErr("%v", err)
-		}
-		s.Run = run
-		if req.MatrixPath == "" {
-			req.MatrixPath = prevMan.Matrix.Path
-		}
-		if req.Profile == "" {
-			req.Profile = prevMan.Profile.Name
-		}
-	}
-	m, err := matrix.Load(req.MatrixPath)
+	s := newSession(req)
+	prevMan, err := s.openExisting()
 	if err != nil {
-		return nil, &UsageError{Err: err}
+		return nil, err
 	}
-	s.Matrix = m
-	if s.Profile, err = m.Profile(req.Profile); err != nil {
-		return nil, &UsageError{Err: err}
-	}
-	if req.TargetHost != "" {
-		s.Profile.TargetHost = req.TargetHost
+	if err := s.loadMatrix(); err != nil {
+		return nil, err
 	}
 	if err := s.selectCells(prevMan); err != nil {
 		return nil, err
@@ -119,7 +101,7 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 	if err := s.checkBudget(); err != nil {
 		return nil, err
 	}
-	if err := m.CheckPaths(s.Cells); err != nil {
+	if err := s.Matrix.CheckPaths(s.Cells); err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	if err := s.checkLimits(); err != nil {
@@ -136,6 +118,37 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// loadMatrix loads the matrix file and its profile. A resume or rerun
+// measures with the run's target host, and refuses a profile whose values
+// changed since the run.
+func (s *Session) loadMatrix() error {
+	m, err := matrix.Load(s.req.MatrixPath)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	s.Matrix = m
+	if s.Profile, err = m.Profile(s.req.Profile); err != nil {
+		return &UsageError{Err: err}
+	}
+	if s.method != nil {
+		if err := s.method.checkProfile(m.Path, s.Profile); err != nil {
+			return err
+		}
+		s.Profile.TargetHost = s.req.TargetHost
+	} else if s.req.TargetHost != "" {
+		s.Profile.TargetHost = s.req.TargetHost
+	}
+	return nil
+}
+
+// newSession returns the session of req before anything is prepared.
+func newSession(req Request) *Session {
+	if req.Out == nil {
+		req.Out = io.Discard
+	}
+	return &Session{Options: Options{Rerun: req.Rerun != "", Output: req.Output}, req: req}
 }
 
 // selectCells picks the cells to run: the filtered, sharded matrix for a
@@ -223,24 +236,45 @@ func (s *Session) openRuntime(ctx context.Context) error {
 	}
 	var why string
 	var err error
-	if name == runtime.NameAuto {
+	switch {
+	case name == runtime.NameAuto:
 		s.Runtime, why, err = runtime.Auto(ctx, opts)
-	} else {
+	case s.method != nil:
+		s.Runtime, err = runtime.New(ctx, name, opts)
+		why = "the run's, as its manifest records"
+	default:
 		s.Runtime, err = runtime.New(ctx, name, opts)
 		why = "asked for with --runtime"
 	}
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	fmt.Fprintf(s.req.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
+	if err := s.checkEngine(ctx); err != nil {
+		s.Runtime.Close()
+		return err
+	}
+	fmt.Fprintf(s.Out, "runtime: %s (%s)\n", s.Runtime.Name(), why)
 	removed, err := s.Runtime.Cleanup(ctx)
 	for _, r := range removed {
-		fmt.Fprintf(s.req.Out, "removed a leftover of a runner that is gone: %s\n", r)
+		fmt.Fprintf(s.Out, "removed a leftover of a runner that is gone: %s\n", r)
 	}
 	if err != nil {
-		fmt.Fprintf(s.req.Out, "warning: cleaning up leftovers: %v\n", err)
+		fmt.Fprintf(s.Out, "warning: cleaning up leftovers: %v\n", err)
 	}
 	return nil
+}
+
+// checkEngine refuses, for a resume or rerun, an engine other than the
+// run's.
+func (s *Session) checkEngine(ctx context.Context) error {
+	if s.method == nil || s.Runtime.Name() != runtime.NameDocker {
+		return nil
+	}
+	info, err := s.Runtime.Info(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	return s.method.checkEndpoint(info.Endpoint)
 }
 
 // openRun makes the run directory (or reopens it) and its manifest.
@@ -264,34 +298,30 @@ func (s *Session) openRun(prev *results.Manifest) error {
 			s.Manifest.Shard = &results.Shard{K: k, N: n}
 		}
 		s.Manifest.Git = results.GitInfo{Commit: commit, Dirty: dirty}
+		s.Manifest.Loadgen = &results.LoadgenInfo{GOMAXPROCS: s.req.Procs}
 	} else {
 		if _, err := s.Run.RemoveTemp(); err != nil {
 			return fmt.Errorf("runner: %w", err)
 		}
 		s.Manifest = prev
 		s.Manifest.State = results.StateRunning
+		if s.Manifest.Loadgen == nil {
+			s.Manifest.Loadgen = &results.LoadgenInfo{GOMAXPROCS: s.req.Procs}
+		}
 	}
 	s.Manifest.Command = s.req.Command
 	info, _ := s.Runtime.Info(context.Background())
-	if w := info["warning"]; w != "" {
-		fmt.Fprintf(s.req.Out, "warning: %s\n", w)
+	if info.Warning != "" {
+		fmt.Fprintf(s.Out, "warning: %s\n", info.Warning)
 	}
-	s.Manifest.Runtime = results.RuntimeInfo{
-		Name: s.Runtime.Name(), Endpoint: info["endpoint"], EngineVersion: info["engine"],
-		TargetHost: s.Profile.TargetHost, Info: info,
-	}
+	s.Manifest.Runtime = runtimeInfo(s.Runtime.Name(), info, s.Profile.TargetHost)
 	return nil
 }
 
 // Execute runs the session's cells and closes its runtime.
 func (s *Session) Execute(ctx context.Context) (Outcome, error) {
 	defer s.Runtime.Close()
-	r := New(Options{
-		Matrix: s.Matrix, Profile: s.Profile, Cells: s.Cells, Runtime: s.Runtime,
-		Run: s.Run, Manifest: s.Manifest, Rerun: s.rerun, Out: s.req.Out, Live: s.req.Live,
-		LogCap: s.req.LogCap, Heartbeat: s.req.Heartbeat,
-	})
-	return r.Execute(ctx)
+	return New(s.Options).Execute(ctx)
 }
 
 // gitState returns the commit of the checkout holding dir and whether its
@@ -315,7 +345,7 @@ func IsUsage(err error) bool {
 // OpenRuntime chooses the runtime for req as Prepare does, says which, and
 // removes leftovers of dead runners.
 func OpenRuntime(ctx context.Context, req Request) (runtime.Runtime, error) {
-	s := &Session{req: req}
+	s := newSession(req)
 	if err := s.openRuntime(ctx); err != nil {
 		return nil, err
 	}
@@ -332,7 +362,7 @@ func engineHost(ctx context.Context, rt runtime.Runtime) string {
 	if err != nil {
 		return ""
 	}
-	u, err := url.Parse(info["endpoint"])
+	u, err := url.Parse(info.Endpoint)
 	if err != nil || u.Scheme != "tcp" {
 		return ""
 	}

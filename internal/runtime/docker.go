@@ -62,33 +62,30 @@ func (d *Docker) Name() string { return NameDocker }
 func (d *Docker) Close() error { return d.cli.Close() }
 
 // Info describes the engine and the host it runs on, as the engine reports.
-func (d *Docker) Info(ctx context.Context) (map[string]string, error) {
+func (d *Docker) Info(ctx context.Context) (Info, error) {
 	v, err := d.cli.ServerVersion(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("runtime: docker version at %s: %w", d.endpoint, err)
+		return Info{}, fmt.Errorf("runtime: docker version at %s: %w", d.endpoint, err)
 	}
 	info, err := d.cli.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("runtime: docker info at %s: %w", d.endpoint, err)
+		return Info{}, fmt.Errorf("runtime: docker info at %s: %w", d.endpoint, err)
 	}
-	m := map[string]string{
-		"runtime":        NameDocker,
-		"endpoint":       d.endpoint,
-		"engine":         v.Version,
-		"api":            d.cli.ClientVersion(),
-		"kernel":         v.KernelVersion,
-		"os":             info.OperatingSystem,
-		"arch":           v.Arch,
-		"cpus":           strconv.Itoa(info.NCPU),
-		"memory":         strconv.FormatInt(info.MemTotal, 10),
-		"cgroup-version": info.CgroupVersion,
-		"cgroup-driver":  info.CgroupDriver,
-		"storage-driver": info.Driver,
-	}
-	if note := storageNote(info.Driver); note != "" {
-		m["warning"] = note
-	}
-	return m, nil
+	return Info{
+		Runtime:       NameDocker,
+		Endpoint:      d.endpoint,
+		EngineVersion: v.Version,
+		APIVersion:    d.cli.ClientVersion(),
+		Kernel:        v.KernelVersion,
+		OS:            info.OperatingSystem,
+		Arch:          v.Arch,
+		CPUs:          info.NCPU,
+		MemoryBytes:   info.MemTotal,
+		CgroupVersion: info.CgroupVersion,
+		CgroupDriver:  info.CgroupDriver,
+		StorageDriver: info.Driver,
+		Warning:       storageNote(info.Driver),
+	}, nil
 }
 
 // storageNote says how the engine's storage driver skews what servers

@@ -49,9 +49,8 @@ func (d *Docker) Start(ctx context.Context, spec Spec, art Artifact, opts StartO
 	}
 	inst := &dockerInstance{d: d, id: created.ID, log: log, addr: dockerAddr(opts),
 		done: make(chan struct{}), logDone: make(chan struct{})}
-	inst.report = StartReport{ID: created.ID, Create: time.Since(t0), Info: map[string]string{
-		"container": name, "container-id": created.ID, "image-id": art.Ref, "engine": d.version,
-	}}
+	inst.report = StartReport{ID: created.ID, Create: time.Since(t0),
+		Container: name, ImageID: art.Ref, EngineVersion: d.version}
 	if err := inst.start(ctx); err != nil {
 		d.remove(ctx, created.ID)
 		log.Close()

@@ -61,16 +61,16 @@ func (p *Process) Name() string { return NameProcess }
 func (p *Process) Close() error { return nil }
 
 // Info describes the host the servers run on.
-func (p *Process) Info(ctx context.Context) (map[string]string, error) {
+func (p *Process) Info(ctx context.Context) (Info, error) {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
-		return nil, fmt.Errorf("runtime: uname: %w", err)
+		return Info{}, fmt.Errorf("runtime: uname: %w", err)
 	}
-	return map[string]string{
-		"runtime": NameProcess,
-		"kernel":  unix.ByteSliceToString(u.Release[:]),
-		"arch":    goruntime.GOARCH,
-		"cpus":    strconv.Itoa(goruntime.NumCPU()),
+	return Info{
+		Runtime: NameProcess,
+		Kernel:  unix.ByteSliceToString(u.Release[:]),
+		Arch:    goruntime.GOARCH,
+		CPUs:    goruntime.NumCPU(),
 	}, nil
 }
 
@@ -199,10 +199,10 @@ func startProcess(cmd *exec.Cmd, spec Spec, opts StartOptions, log *ringLog, mar
 	inst.report = StartReport{
 		ID:      strconv.Itoa(cmd.Process.Pid),
 		Started: time.Since(start),
-		Info:    map[string]string{"pid": strconv.Itoa(cmd.Process.Pid), "program": cmd.Path},
-	}
-	if spec.MemoryBytes > 0 {
-		inst.report.Info["memory-limit"] = "not enforced by the process runtime"
+		Program: cmd.Path,
+		// Memory limits need a cgroup of the server's own, which the
+		// process runtime does not make.
+		MemoryLimitIgnored: spec.MemoryBytes > 0,
 	}
 	return inst, nil
 }

@@ -127,7 +127,7 @@ type Runtime interface {
 	Name() string
 	// Info describes where servers run: engine version and endpoint,
 	// kernel, CPU count, as the runtime sees them.
-	Info(ctx context.Context) (map[string]string, error)
+	Info(ctx context.Context) (Info, error)
 	// Build makes the artifact for spec, reusing a cached one whose input
 	// hash matches: a second call with unchanged sources builds nothing.
 	Build(ctx context.Context, spec Spec) (Artifact, error)
@@ -139,6 +139,40 @@ type Runtime interface {
 	Cleanup(ctx context.Context) ([]string, error)
 	// Close releases the runtime's resources (not its instances).
 	Close() error
+}
+
+// Info describes where a runtime runs servers, as the runtime sees it.
+// Fields a runtime does not know stay empty.
+type Info struct {
+	// Runtime is NameProcess or NameDocker.
+	Runtime string
+	// Endpoint is the Docker engine's address (DOCKER_HOST, or the local
+	// socket).
+	Endpoint string
+	// EngineVersion is the Docker engine's version.
+	EngineVersion string
+	// APIVersion is the Engine API version negotiated with the engine.
+	APIVersion string
+	// Kernel is the release of the kernel the servers run on.
+	Kernel string
+	// OS is the engine host's operating system, as the engine names it.
+	OS string
+	// Arch is the architecture the servers run on, in GOARCH spelling.
+	Arch string
+	// CPUs is the number of CPUs of the machine the servers run on.
+	CPUs int
+	// MemoryBytes is the engine host's memory.
+	MemoryBytes int64
+	// CgroupVersion ("1", "2") and CgroupDriver ("systemd", "cgroupfs")
+	// are the engine's: they decide how limits and usage are accounted.
+	CgroupVersion string
+	CgroupDriver  string
+	// StorageDriver is the engine's storage driver ("overlay2",
+	// "fuse-overlayfs"), which may slow servers that touch files.
+	StorageDriver string
+	// Warning, when set, says how this runtime skews what servers measure;
+	// the runner shows it and the manifest records it.
+	Warning string
 }
 
 // Instance is one running server.
@@ -172,8 +206,18 @@ type StartReport struct {
 	// Started is the time from the start of Start to the server running
 	// (create-to-started for containers, fork-exec for processes).
 	Started time.Duration
-	// Info holds details worth recording (image id, container name, pid).
-	Info map[string]string
+	// Container is the container's name (docker).
+	Container string
+	// ImageID is the id of the image the container runs (docker).
+	ImageID string
+	// EngineVersion is the version of the engine running the container
+	// (docker).
+	EngineVersion string
+	// Program is the path of the program the process runs (process).
+	Program string
+	// MemoryLimitIgnored is set when the spec asked for a memory limit
+	// this runtime does not enforce (process).
+	MemoryLimitIgnored bool
 }
 
 // Stats is a server's resource use.

@@ -68,7 +68,7 @@ func run(ctx context.Context, n int, dir string, grace time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("engine %s (API %s) at %s, %s CPUs, kernel %s\n", info["engine"], info["api"], info["endpoint"], info["cpus"], info["kernel"])
+	fmt.Printf("engine %s (API %s) at %s, %d CPUs, kernel %s\n", info.EngineVersion, info.APIVersion, info.Endpoint, info.CPUs, info.Kernel)
 	fmt.Printf("image %s %s (reused=%v, build %v)\n", art.Tag, art.Ref[:19], art.Reused, art.BuildDuration.Round(time.Millisecond))
 	if _, err := measure(ctx, d, spec, art, grace); err != nil { // warm-up, not counted
 		return err
