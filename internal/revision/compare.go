@@ -187,7 +187,7 @@ func (p *Pair) inRepo(side Side, m *matrix.Matrix, s matrix.Server) error {
 				s.Name, side, in.field, in.path, p.Repo)
 		}
 		if where, ok := p.leadsTo(side, m.Resolve(in.path)); !ok {
-			return fmt.Errorf("server %q at %s: %s %q is outside the repository %s (it leads to %s); each revision must build from its own files",
+			return fmt.Errorf("server %q at %s: %s %q is outside the repository %s (it leads to %s); each revision must use its own files",
 				s.Name, side, in.field, in.path, p.Repo, where)
 		}
 	}

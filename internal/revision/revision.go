@@ -281,10 +281,26 @@ func (p *Pair) checkout(ctx context.Context, s *Side) error {
 func load(s Side) (*matrix.Matrix, error) {
 	m, err := matrix.Load(s.Matrix)
 	if err != nil {
-		return nil, fmt.Errorf("at %s: %w", s, err)
+		msg := err.Error()
+		if !s.WorkTree {
+			// Name the file as it is in the repository, not in the
+			// temporary checkout, which is gone by the time anyone reads
+			// the message.
+			msg = strings.ReplaceAll(msg, s.Dir+string(filepath.Separator), "")
+		}
+		return nil, &loadError{msg: fmt.Sprintf("at %s: %s", s, msg), err: err}
 	}
 	return m, nil
 }
+
+// loadError is a matrix file's error at a side, its message rewritten.
+type loadError struct {
+	msg string
+	err error
+}
+
+func (e *loadError) Error() string { return e.msg }
+func (e *loadError) Unwrap() error { return e.err }
 
 // Close removes the temporary checkouts, from git's list of worktrees and
 // from the disk. It is safe to call more than once; the matrices' paths
