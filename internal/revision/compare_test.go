@@ -207,3 +207,28 @@ func TestSnake(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareRepositoryRoot compares a server built from the root of the
+// repository, where a linked worktree has a .git file of its own.
+func TestCompareRepositoryRoot(t *testing.T) {
+	r := newRepo(t)
+	r.edit("matrix.yaml", "  - name: img\n", "  - name: root\n    protocols: [h1]\n    build: {go: .}\n  - name: img\n")
+	r.write(map[string]string{"go.mod": "module root\n\ngo 1.22\n"})
+	base := r.commit("root server")
+	r.edit("servers/a/main.go", "{}", "{ println(3) }")
+	r.commit("a changes")
+	for _, head := range []string{base, "main"} {
+		p := r.open(base, head)
+		c, err := p.Compare([]string{"root", "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		if head == "main" {
+			want = []string{"root"} // servers/a is in the root's tree
+		}
+		if !reflect.DeepEqual(c.Changed, want) {
+			t.Errorf("head %s: changed %v (%v), want %v", head, c.Changed, c.Why, want)
+		}
+	}
+}
