@@ -3,6 +3,7 @@ package revision
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -225,7 +226,11 @@ func within(root, path string) (string, bool) {
 
 // inputHash hashes the build directory in of server name at side.
 func inputHash(side Side, m *matrix.Matrix, name string, in input) (string, error) {
-	h, err := runtime.InputHash(m.Resolve(in.path))
+	dir := m.Resolve(in.path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("server %q at %s: %s %q is not a directory there", name, side, in.field, in.path)
+	}
+	h, err := runtime.InputHash(dir)
 	if err != nil {
 		return "", fmt.Errorf("server %q at %s: %s %s: %w", name, side, in.field, in.path, err)
 	}

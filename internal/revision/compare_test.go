@@ -154,8 +154,9 @@ func TestCompareAbsent(t *testing.T) {
 	}
 }
 
-// TestCompareOutsideRepo refuses directories the two sides would share.
-func TestCompareOutsideRepo(t *testing.T) {
+// TestCompareRefused refuses directories the two sides would share or
+// that do not exist.
+func TestCompareRefused(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(r *repo)
@@ -177,6 +178,9 @@ func TestCompareOutsideRepo(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "is outside the repository", "."},
+		{"build directory missing", func(r *repo) {
+			r.edit("matrix.yaml", "build: {go: ./servers/b}", "build: {go: ./servers/none}")
+		}, `build.go "./servers/none" is not a directory there`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
