@@ -97,7 +97,8 @@ func (g *goBuilder) build(ctx context.Context, name, dir, goos, goarch string) (
 
 // treeHash returns the hex SHA-256 of salt and of every file under dir: its
 // slash-separated relative path, whether it is executable, and its content
-// (a symlink's target for links). Version-control directories are skipped.
+// (a symlink's target for links). Version-control directories, and the
+// .git file of a linked worktree or submodule, are skipped.
 func treeHash(dir string, salt ...string) (string, error) {
 	h := sha256.New()
 	for _, s := range salt {
@@ -110,6 +111,11 @@ func treeHash(dir string, salt ...string) (string, error) {
 		}
 		if d.IsDir() && p != dir && (d.Name() == ".git" || d.Name() == ".hg" || d.Name() == ".svn") {
 			return filepath.SkipDir
+		}
+		// A linked worktree or a submodule has a .git file naming its
+		// repository's directory: where the tree is, not what it holds.
+		if !d.IsDir() && d.Name() == ".git" {
+			return nil
 		}
 		if !d.IsDir() {
 			files = append(files, p)
