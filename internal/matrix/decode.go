@@ -53,6 +53,16 @@ type parser struct {
 	errs []error
 	// excludeNodes are the nodes of Matrix.Exclude, for positions.
 	excludeNodes []*yaml.Node
+	// refNodes are the profiles' reference cells, checked once every
+	// cell is known.
+	refNodes []refNode
+}
+
+// refNode is a profile's reference field, for its position.
+type refNode struct {
+	profile string
+	node    *yaml.Node
+	field   string
 }
 
 // errorf records a problem at n (which may be nil) in field.

@@ -105,8 +105,34 @@ type Profile struct {
 	// Budget, when positive, is the longest a run of this profile may be
 	// estimated to take; a run that cannot fit is refused.
 	Budget time.Duration
+	// Reference is the "scenario/server" cell measured again at the start,
+	// the middle and the end of every run (the A/A reference: how far the
+	// machine itself drifts); empty means the run's first cell, and
+	// ReferenceOff turns it off.
+	Reference string
+	// Interference is the CPU, in cores, that the rest of the host may use
+	// during a measured window before the repeat is measured again (and,
+	// if it persists, the cell is suspect); 0 means
+	// DefaultInterference.
+	Interference float64
 	// Pos is where the profile is defined.
 	Pos Pos
+}
+
+// ReferenceOff as a profile's reference measures no reference cell.
+const ReferenceOff = "none"
+
+// DefaultInterference is the default Profile.Interference: a tenth of a
+// core, well above what a quiet host's kernel threads use (a few
+// hundredths) and well below a compiler or a second benchmark.
+const DefaultInterference = 0.10
+
+// InterferenceCores returns the profile's interference threshold.
+func (p Profile) InterferenceCores() float64 {
+	if p.Interference > 0 {
+		return p.Interference
+	}
+	return DefaultInterference
 }
 
 // Server is one column of the matrix.

@@ -118,6 +118,17 @@ func (p *parser) profile(name string, n *yaml.Node, field string) Profile {
 		"memory":       func(v *yaml.Node, f string) { pr.Memory = p.size(v, f) },
 		"target_host":  func(v *yaml.Node, f string) { pr.TargetHost = p.host(v, f) },
 		"budget":       func(v *yaml.Node, f string) { pr.Budget = p.duration(v, f, false) },
+		"reference": func(v *yaml.Node, f string) {
+			pr.Reference = p.str(v, f)
+			p.refNodes = append(p.refNodes, refNode{profile: name, node: v, field: f})
+		},
+		"interference": func(v *yaml.Node, f string) {
+			if c, ok := p.float(v, f); ok && (c <= 0 || c > 1024) {
+				p.errorf(v, f, "must be a number of cores above 0, got %v", c)
+			} else if ok {
+				pr.Interference = c
+			}
+		},
 	})
 	if keys != nil {
 		if _, ok := keys["duration"]; !ok {

@@ -191,6 +191,13 @@ func TestParseBroken(t *testing.T) {
 			[]string{`scenarios[0].streams: is HTTP/2 only`}},
 		{"forbidden header", head + okServer + "scenarios:\n  - {name: s, protocol: h1, headers: {Host: x}}\n",
 			[]string{`scenarios[0].headers.Host: may not be set`}},
+		{"reference not a cell", "version: 1\nprofiles:\n  quick: {duration: 3s, reference: s/b}\nservers:\n" + okServer + okScenario,
+			[]string{`m.yaml:3:36: profiles.quick.reference: "s/b" is not a cell of the matrix`}},
+		{"reference rated", "version: 1\nprofiles:\n  quick: {duration: 3s, reference: r/a}\nservers:\n" + okServer + okScenario +
+			"  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: s}\n",
+			[]string{`profiles.quick.reference: "r/a" is a rated cell`}},
+		{"interference not positive", "version: 1\nprofiles:\n  quick: {duration: 3s, interference: 0}\nservers:\n" + okServer + okScenario,
+			[]string{`profiles.quick.interference: must be a number of cores above 0, got 0`}},
 		{"error budget over 1", head + okServer + "scenarios:\n  - {name: s, protocol: h1, error_budget: 5}\n",
 			[]string{`scenarios[0].error_budget: must be between 0 and 1, got 5`}},
 		{"rated without base", head + okServer + "scenarios:\n  - {name: s, protocol: h1, rate_fraction: 0.5}\n",

@@ -36,8 +36,31 @@ func (p *parser) validate(m *Matrix) {
 		}
 	}
 	p.checkRatedBases(m)
+	p.checkReferences(m)
 	if len(p.errs) == 0 && len(m.cells()) == 0 {
 		p.errorf(nil, "", "the matrix has no cell: no server speaks a scenario's protocol, or exclude removes everything")
+	}
+}
+
+// checkReferences checks that each profile's reference is a cell of the
+// matrix: a closed-loop one, whose req/s says how fast the machine is.
+func (p *parser) checkReferences(m *Matrix) {
+	ids := map[string]Cell{}
+	for _, c := range m.cells() {
+		ids[c.ID()] = c
+	}
+	for _, r := range p.refNodes {
+		ref := r.node.Value
+		if ref == ReferenceOff || ref == "" {
+			continue
+		}
+		c, ok := ids[ref]
+		switch {
+		case !ok:
+			p.errorf(r.node, r.field, "%q is not a cell of the matrix (scenario/server, e.g. %s), or %q", clip(ref), example(m.pairs()), ReferenceOff)
+		case c.Scenario.Rated():
+			p.errorf(r.node, r.field, "%q is a rated cell; the reference must run closed-loop so that its req/s follows the machine's speed", ref)
+		}
 	}
 }
 

@@ -86,6 +86,9 @@ type Repeat struct {
 	// ExitCode is the server's exit status when it exited on its own
 	// (negative for a signal), nil while it ran to the end.
 	ExitCode *int `json:"exit_code,omitempty"`
+	// Interference is what the rest of the host used during the measured
+	// window; nil when it could not be sampled.
+	Interference *Interference `json:"interference,omitempty"`
 }
 
 // Timings are the durations of the steps of one repeat in nanoseconds.

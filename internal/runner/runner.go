@@ -56,6 +56,10 @@ type Options struct {
 	Rerun bool
 	// Grace is how long a server may take to stop; default DefaultGrace.
 	Grace time.Duration
+	// Reference, when not nil, is the cell measured again at the start,
+	// the middle and the end of the execution (the run's A/A reference);
+	// nil measures none (a resume or rerun keeps the run's).
+	Reference *matrix.Cell
 	Output
 }
 
@@ -74,6 +78,7 @@ type Runner struct {
 	checks map[string][]string      // contract problems by server/protocol; nil slice = conforms
 	cells  map[string]*results.Cell // results in progress by cell ID
 	prev   map[string]*results.Cell // results replaced by a rerun
+	ref    *results.Reference       // the reference cell's measurements so far
 	done   int                      // cells finished
 	start  time.Time
 	hb     heartbeat
@@ -111,38 +116,72 @@ func New(opt Options) *Runner {
 // ctx is cancelled it stops the current cell, records it and every cell
 // that did not finish as interrupted, and returns with Interrupted set.
 func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
-	r.start = time.Now()
 	if lg := r.opt.Manifest.Loadgen; lg != nil && lg.GOMAXPROCS > 0 {
 		// The load generator runs in this process, so its GOMAXPROCS is
 		// the process's.
 		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(lg.GOMAXPROCS))
 	}
-	if err := r.loadPrevious(); err != nil {
-		return Outcome{}, err
-	}
-	if err := r.writeManifest(); err != nil {
+	if err := r.Begin(ctx); err != nil {
 		return Outcome{}, err
 	}
 	reps := max(r.opt.Profile.Repeat, 1)
+	steps, middle := 0, (reps*len(r.opt.Cells))/2
 	for rep := 1; rep <= reps && ctx.Err() == nil; rep++ {
 		for i, c := range r.opt.Cells {
 			if ctx.Err() != nil {
 				break
 			}
-			if cr := r.cells[c.ID()]; cr != nil && rep > 1 && (cr.Status == results.StatusDNF || cr.Status == results.StatusSkipped) {
-				continue // a failed cell fails fast: no more repeats
-			}
-			r.beatStart(c, rep)
-			r.runRepeat(ctx, c, rep, i)
-			if err := r.finishRepeat(c, rep, reps); err != nil {
+			if err := r.Step(ctx, c, rep, i); err != nil {
 				return Outcome{}, err
 			}
-			r.beatDone(c, rep)
-			if r.opt.Profile.Cooldown > 0 && ctx.Err() == nil {
-				sleep(ctx, r.opt.Profile.Cooldown)
+			if steps++; steps == middle {
+				r.measureReference(ctx, results.RefMiddle)
 			}
 		}
 	}
+	return r.End(ctx)
+}
+
+// Begin starts an execution: it reads what a rerun replaces, writes the
+// manifest, and measures the reference cell for the first time. Execute
+// calls Begin, Step for every repeat of every cell, and End; a caller that
+// orders repeats itself (a same-run A/B) calls them directly.
+func (r *Runner) Begin(ctx context.Context) error {
+	r.start = time.Now()
+	if err := r.loadPrevious(); err != nil {
+		return err
+	}
+	if err := r.writeManifest(); err != nil {
+		return err
+	}
+	r.measureReference(ctx, results.RefStart)
+	return nil
+}
+
+// Step runs repeat rep of cell c (the idx-th cell), writes its result and
+// the manifest, and cools down. A cell that failed is not measured again:
+// a failed cell fails fast.
+func (r *Runner) Step(ctx context.Context, c matrix.Cell, rep, idx int) error {
+	reps := max(r.opt.Profile.Repeat, 1)
+	if cr := r.cells[c.ID()]; cr != nil && rep > 1 && (cr.Status == results.StatusDNF || cr.Status == results.StatusSkipped) {
+		return nil
+	}
+	r.beatStart(c, rep)
+	r.runRepeat(ctx, c, rep, idx)
+	if err := r.finishRepeat(c, rep, reps); err != nil {
+		return err
+	}
+	r.beatDone(c, rep)
+	if r.opt.Profile.Cooldown > 0 && ctx.Err() == nil {
+		sleep(ctx, r.opt.Profile.Cooldown)
+	}
+	return nil
+}
+
+// End measures the reference cell for the last time, records the run's
+// noise and every cell that did not finish, and writes the final manifest.
+func (r *Runner) End(ctx context.Context) (Outcome, error) {
+	r.measureReference(ctx, results.RefEnd)
 	return r.finish(ctx)
 }
 
@@ -201,6 +240,7 @@ func (r *Runner) finish(ctx context.Context) (Outcome, error) {
 			out.Counts[cr.Status]++
 		}
 	}
+	r.recordNoise()
 	r.opt.Manifest.Finished = time.Now().UTC()
 	r.opt.Manifest.State = results.StateFinished
 	if out.Interrupted {
