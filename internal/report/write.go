@@ -16,7 +16,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"os"
 	"path/filepath"
 
 	"github.com/matrixbench/matrix/internal/compare"
@@ -60,14 +59,14 @@ func WriteRun(ctx context.Context, runDir, baseDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(runDir, HTMLFile), html); err != nil {
+	if err := writeFile(filepath.Join(runDir, HTMLFile), html); err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	if err := writeSummary(&md, run, diff); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(runDir, SummaryFile), md.Bytes())
+	return writeFile(filepath.Join(runDir, SummaryFile), md.Bytes())
 }
 
 // RenderHTML renders a page. It is separate from WriteRun so that a page
@@ -81,34 +80,11 @@ func RenderHTML(p *Page) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeAtomic writes data to path through a synced temporary file renamed
-// over it, so a reader never sees half a report. The temporary name
-// follows package results' pattern so that its cleanup finds leftovers.
-func writeAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: syncing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeFile replaces a file of the run directory atomically, as package
+// results writes the run's own files, so a reader never sees half a
+// report and a crash leaves no half-written one.
+func writeFile(path string, data []byte) error {
+	if err := results.WriteFileAtomic(path, data, 0o644); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
