@@ -112,7 +112,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	if s.Requests+s.Errors > 0 {
 		s.ErrorRatio = float64(s.Errors) / float64(s.Requests+s.Errors)
 	}
-	s.DominantError = dominant(s.ErrorsByClass)
+	s.DominantError, _ = DominantClass(s.ErrorsByClass)
 	if merged != nil && merged.TotalCount() > 0 {
 		s.LatencyNs = latencyNs(merged)
 		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
@@ -236,9 +236,12 @@ func medianOr(xs []float64, def float64) float64 {
 	return median(xs)
 }
 
-// dominant returns the class with the most errors (the first in
-// loadgen.ErrorClasses order on ties), or "" when there are none.
-func dominant(by map[loadgen.ErrorClass]uint64) loadgen.ErrorClass {
+// DominantClass returns the error class with the most errors in by and
+// its count, or ("", 0) when there are none. Ties go to the class that
+// comes first in loadgen.ErrorClasses, so that every reader (the cell's
+// summary, the runner's detail and manifest) names the same class.
+// Classes loadgen does not list are not considered.
+func DominantClass(by map[loadgen.ErrorClass]uint64) (loadgen.ErrorClass, uint64) {
 	var best loadgen.ErrorClass
 	var n uint64
 	for _, c := range loadgen.ErrorClasses {
@@ -246,7 +249,7 @@ func dominant(by map[loadgen.ErrorClass]uint64) loadgen.ErrorClass {
 			best, n = c, by[c]
 		}
 	}
-	return best
+	return best, n
 }
 
 // sortedKeys returns the keys of m in order.

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/loadgen"
@@ -55,20 +54,15 @@ func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, r
 	return results.StatusOK, "", ""
 }
 
-// dominantClass returns the error class with the most errors.
+// dominantClass returns the error class with the most errors by the rule
+// of the cell's summary (results.DominantClass), "none" when no class has
+// any.
 func dominantClass(res *loadgen.Result) (loadgen.ErrorClass, uint64) {
-	classes := make([]loadgen.ErrorClass, 0, len(res.ErrorsByClass))
-	for c := range res.ErrorsByClass {
-		classes = append(classes, c)
-	}
-	sort.Slice(classes, func(i, j int) bool {
-		a, b := res.ErrorsByClass[classes[i]], res.ErrorsByClass[classes[j]]
-		return a > b || a == b && classes[i] < classes[j]
-	})
-	if len(classes) == 0 {
+	class, n := results.DominantClass(res.ErrorsByClass)
+	if class == "" {
 		return "none", 0
 	}
-	return classes[0], res.ErrorsByClass[classes[0]]
+	return class, n
 }
 
 // classifyCell combines the repeats of a cell. A failed repeat keeps the

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/matrixbench/matrix/internal/results"
@@ -38,5 +39,21 @@ func TestClassifyRepeat(t *testing.T) {
 				t.Errorf("got %s/%s, want %s/%s", st, reason, tt.status, tt.reason)
 			}
 		})
+	}
+}
+
+// TestClassifyRepeatDominantTie checks that a repeat's detail names the
+// class the cell's summary names when classes tie: the first in
+// loadgen.ErrorClasses (timeout), not the first alphabetically (protocol).
+func TestClassifyRepeatDominantTie(t *testing.T) {
+	r := &loadgen.Result{Errors: 40, ErrorsByClass: map[loadgen.ErrorClass]uint64{
+		loadgen.ClassProtocol: 20, loadgen.ClassTimeout: 20}}
+	_, _, detail := classifyRepeat(r, 0.05)
+	if !strings.Contains(detail, "most are timeout (20)") {
+		t.Errorf("detail %q, want it to name timeout (20)", detail)
+	}
+	sum, _ := results.Summarize([]results.Repeat{{Index: 1, Result: r}})
+	if sum == nil || sum.DominantError != loadgen.ClassTimeout {
+		t.Errorf("summary %+v, want dominant error timeout", sum)
 	}
 }
