@@ -114,7 +114,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	}
 	s.DominantError, _ = DominantClass(s.ErrorsByClass)
 	if merged != nil && merged.TotalCount() > 0 {
-		s.LatencyNs = latencyNs(merged)
+		s.LatencyNs = loadgen.LatencyOf(merged)
 		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 			s.Histogram = string(enc)
 		} else {
@@ -204,16 +204,6 @@ func checkGeometry(s string) error {
 		return fmt.Errorf("geometry %d..%d at %d digits is outside what results hold", lowest, highest, sig)
 	}
 	return nil
-}
-
-// latencyNs reads the summary percentiles of a microsecond histogram.
-func latencyNs(h *hdrhistogram.Histogram) loadgen.Latency {
-	us := func(q float64) int64 { return h.ValueAtQuantile(q) * 1000 }
-	return loadgen.Latency{
-		Min: h.Min() * 1000, Mean: h.Mean() * 1000,
-		P50: us(50), P75: us(75), P90: us(90), P99: us(99), P999: us(99.9), P9999: us(99.99),
-		Max: h.Max() * 1000,
-	}
 }
 
 // median returns the median of xs (the mean of the middle two for an even
