@@ -28,7 +28,7 @@ type Summary struct {
 	RPS []float64 `json:"rps"`
 	// LatencyNs are percentiles of the merged histogram, in nanoseconds
 	// (the histograms have microsecond resolution).
-	LatencyNs loadgen.Latency `json:"latency_ns"`
+	LatencyNs Latency `json:"latency_ns"`
 	// Histogram is the merged histogram in microseconds: base64 of the
 	// compressed HdrHistogram V2 encoding (the standard "HISTF..." form).
 	Histogram string `json:"histogram,omitempty"`
@@ -114,7 +114,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	}
 	s.DominantError, _ = DominantClass(s.ErrorsByClass)
 	if merged != nil && merged.TotalCount() > 0 {
-		s.LatencyNs = loadgen.LatencyOf(merged)
+		s.LatencyNs = LatencyOf(loadgen.LatencyOf(merged))
 		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 			s.Histogram = string(enc)
 		} else {
@@ -128,7 +128,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 }
 
 // add adds the counters of res to s.
-func (s *Summary) add(res *loadgen.Result) {
+func (s *Summary) add(res *Measurement) {
 	s.Requests += res.Requests
 	s.Errors += res.Errors
 	for k, v := range res.ErrorsByClass {

@@ -16,8 +16,9 @@ const clientBoundShare = 0.95
 const rateMetShare = 0.95
 
 // classifyRepeat decides the status of one repeat that ran the load
-// generator to the end against a live server.
-func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, results.Reason, string) {
+// generator to the end against a live server, from what the cell file
+// records of the measurement.
+func classifyRepeat(res *results.Measurement, errorBudget float64) (results.Status, results.Reason, string) {
 	if res.Requests == 0 {
 		class, n := dominantClass(res)
 		detail := fmt.Sprintf("0 successes, %d errors; most are %s (%d)", res.Errors, class, n)
@@ -57,7 +58,7 @@ func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, r
 // dominantClass returns the error class with the most errors by the rule
 // of the cell's summary (results.DominantClass), "none" when no class has
 // any.
-func dominantClass(res *loadgen.Result) (loadgen.ErrorClass, uint64) {
+func dominantClass(res *results.Measurement) (loadgen.ErrorClass, uint64) {
 	class, n := results.DominantClass(res.ErrorsByClass)
 	if class == "" {
 		return "none", 0
