@@ -57,7 +57,8 @@ func fullResult() *loadgen.Result {
 }
 
 // fullCell returns a cell whose one repeat holds fullResult, as a cell
-// file holds it.
+// file holds it: testdata/cell-v1.json is this cell, with its summary,
+// as schema version 1 wrote it.
 func fullCell() *Cell {
 	start := time.Date(2026, 11, 25, 20, 45, 0, 0, time.UTC)
 	exit := -9

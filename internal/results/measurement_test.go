@@ -213,6 +213,14 @@ func TestReadVersion1(t *testing.T) {
 	if want := MeasurementOf(fullResult()); !reflect.DeepEqual(c.Repeats[0].Result, want) {
 		t.Errorf("measurement of a version 1 file:\n got %+v\nwant %+v", c.Repeats[0].Result, want)
 	}
+	// The file was written from fullCell with its summary.
+	want := fullCell()
+	if want.Summary, err = Summarize(want.Repeats); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("version 1 cell:\n got %+v\nwant %+v", c, want)
+	}
 	if c.Summary == nil || c.Summary.LatencyNs.P50 != 310_000 || c.Summary.DominantError != loadgen.ClassTimeout {
 		t.Errorf("summary of a version 1 file: %+v", c.Summary)
 	}
