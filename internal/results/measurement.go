@@ -143,7 +143,7 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		StatusCodes:       maps.Clone(r.StatusCodes),
 		RPS:               r.RPS,
 		BytesRead:         r.BytesRead,
-		LatencyNs:         LatencyOf(r.LatencyNs),
+		LatencyNs:         latencyOf(r.LatencyNs),
 		Histogram:         r.Histogram,
 		ConnectionsOpened: r.ConnectionsOpened,
 		Reconnects:        r.Reconnects,
@@ -171,8 +171,8 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 	return m
 }
 
-// LatencyOf converts a load generator latency summary to its results form.
-func LatencyOf(l loadgen.Latency) Latency {
+// latencyOf converts a load generator latency summary to its results form.
+func latencyOf(l loadgen.Latency) Latency {
 	return Latency{Min: l.Min, Mean: l.Mean, P50: l.P50, P75: l.P75, P90: l.P90,
 		P99: l.P99, P999: l.P999, P9999: l.P9999, Max: l.Max}
 }

@@ -114,7 +114,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	}
 	s.DominantError, _ = DominantClass(s.ErrorsByClass)
 	if merged != nil && merged.TotalCount() > 0 {
-		s.LatencyNs = LatencyOf(loadgen.LatencyOf(merged))
+		s.LatencyNs = latencyOf(loadgen.LatencyOf(merged))
 		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 			s.Histogram = string(enc)
 		} else {
