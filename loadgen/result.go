@@ -1,5 +1,7 @@
 package loadgen
 
+import hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 // ErrorClass names one kind of failed request. Every failed request is
 // counted in exactly one class.
 type ErrorClass string
@@ -111,6 +113,21 @@ type Latency struct {
 	P999  int64   `json:"p999"`
 	P9999 int64   `json:"p9999"`
 	Max   int64   `json:"max"`
+}
+
+// LatencyOf summarises a latency histogram recorded in microseconds (as
+// Result.Histogram holds it) in nanoseconds; an empty histogram gives the
+// zero Latency. Programs that merge the histograms of several Results
+// should summarise the merged one with it, never average the percentiles.
+func LatencyOf(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	q := func(p float64) int64 { return h.ValueAtQuantile(p) * 1000 }
+	return Latency{
+		Min: h.Min() * 1000, Mean: h.Mean() * 1000, Max: h.Max() * 1000,
+		P50: q(50), P75: q(75), P90: q(90), P99: q(99), P999: q(99.9), P9999: q(99.99),
+	}
 }
 
 // Point is one second of the measured window.

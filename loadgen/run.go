@@ -323,7 +323,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		res.RPS = float64(res.Requests) / (float64(res.DurationNs) / 1e9)
 	}
 	hist := st.latencies.hist
-	res.LatencyNs = latencyOf(hist)
+	res.LatencyNs = LatencyOf(hist)
 	if enc, err := hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		res.Histogram = base64.StdEncoding.EncodeToString(enc)
 	}
@@ -354,16 +354,4 @@ func (st *runState) protocol() Protocol {
 		return p
 	}
 	return ""
-}
-
-// latencyOf summarises a microsecond histogram in nanoseconds.
-func latencyOf(h *hdrhistogram.Histogram) Latency {
-	if h.TotalCount() == 0 {
-		return Latency{}
-	}
-	q := func(p float64) int64 { return h.ValueAtQuantile(p) * 1000 }
-	return Latency{
-		Min: h.Min() * 1000, Mean: h.Mean() * 1000, Max: h.Max() * 1000,
-		P50: q(50), P75: q(75), P90: q(90), P99: q(99), P999: q(99.9), P9999: q(99.99),
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/matrixbench/matrix/internal/merge"
 	"github.com/matrixbench/matrix/internal/report"
 	"github.com/matrixbench/matrix/internal/results"
 )
@@ -84,11 +85,12 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "matrix merge: %v\n", err)
 		return 2
 	}
-	res, err := results.Merge(ctx, out, dirs, results.MergeOptions{
+	res, err := merge.Shards(ctx, out, dirs, merge.Options{
 		Matrix: m, ID: *id, Command: append([]string{"matrix", "merge"}, args...), MixedHosts: *mixed,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "matrix merge: %v\n", err)
+		// The package's errors start with its name: "matrix merge: ...".
+		fmt.Fprintf(stderr, "matrix %v\n", err)
 		return 2
 	}
 	printMerge(stdout, stderr, res)
@@ -162,7 +164,7 @@ func orCommit(c string) string {
 }
 
 // printMerge says what was merged (stdout) and what is missing (stderr).
-func printMerge(stdout, stderr io.Writer, res *results.MergeResult) {
+func printMerge(stdout, stderr io.Writer, res *merge.Result) {
 	man := res.Manifest
 	counts := map[results.Status]int{}
 	for _, c := range man.Cells {

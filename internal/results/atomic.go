@@ -14,12 +14,17 @@ import (
 // memory.
 const MaxFileSize = 64 << 20
 
-// writeFileAtomic writes data to path so that a crash at any moment leaves
-// either the previous content or the new one: the data goes to a temporary
-// file in the same directory (so the rename cannot cross filesystems), is
-// synced, renamed over path, and the directory is synced so the rename
-// itself survives a power loss.
-func writeFileAtomic(path string, data []byte) (err error) {
+// WriteFileAtomic writes data to path with permissions perm so that a
+// crash at any moment leaves either the previous content or the new one:
+// the data goes to a temporary file in the same directory (so the rename
+// cannot cross filesystems), is synced, renamed over path, and the
+// directory is synced so the rename itself survives a power loss. On
+// error the temporary file is removed and path is left as it was.
+//
+// The temporary file is named ".<base>.tmp-<random>", the pattern
+// Run.RemoveTemp looks for, so that one left by a crash inside a run
+// directory is cleaned up when the run is resumed.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -38,7 +43,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
+	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {

@@ -21,7 +21,7 @@ func TestWriteFailureKeepsOldFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cell.json")
 	old := []byte(`{"old":true}`)
-	if err := writeFileAtomic(path, old); err != nil {
+	if err := WriteFileAtomic(path, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Without this the kernel's SIGXFSZ would kill the test binary.
@@ -36,7 +36,7 @@ func TestWriteFailureKeepsOldFile(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &small); err != nil {
 		t.Skipf("cannot lower RLIMIT_FSIZE: %v", err)
 	}
-	err := writeFileAtomic(path, bytes.Repeat([]byte("x"), 1<<20))
+	err := WriteFileAtomic(path, bytes.Repeat([]byte("x"), 1<<20), 0o644)
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestRenameFailureLeavesNoTemp(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(target, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(target, []byte("{}")); err == nil {
+	if err := WriteFileAtomic(target, []byte("{}"), 0o644); err == nil {
 		t.Fatal("rename over a non-empty directory succeeded")
 	}
 	assertNoTemp(t, dir)
@@ -126,4 +126,47 @@ func crashChild(t *testing.T, dir string) {
 		}
 		fmt.Printf("wrote %d\n", i)
 	}
+}
+
+// TestWriteFileAtomic checks the content and permissions of written files,
+// a path without a directory, and that no temporary file is left.
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		path string
+		perm os.FileMode
+	}{
+		{filepath.Join(dir, "a.json"), 0o644},
+		{filepath.Join(dir, "b.json"), 0o600},
+		{"c.json", 0o640}, // relative, no directory part: the current one
+	} {
+		data := []byte(tc.path + "\n")
+		if err := WriteFileAtomic(tc.path, data, tc.perm); err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		got, err := os.ReadFile(tc.path)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: read %q, %v; want %q", tc.path, got, err, data)
+		}
+		if fi, err := os.Stat(tc.path); err != nil || fi.Mode().Perm() != tc.perm {
+			t.Errorf("%s: mode %v, %v; want %v", tc.path, fi.Mode().Perm(), err, tc.perm)
+		}
+	}
+	assertNoTemp(t, dir)
+}
+
+// TestWriteFileAtomicNoDirectory fails to create the temporary file: the
+// directory does not exist. The error names the path and nothing is made.
+func TestWriteFileAtomicNoDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "missing", "cell.json")
+	err := WriteFileAtomic(path, []byte("{}"), 0o644)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v, want an error naming %s", err, path)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Errorf("the missing directory was made: %v", err)
+	}
+	assertNoTemp(t, dir)
 }

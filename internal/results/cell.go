@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
-	"github.com/matrixbench/matrix/loadgen"
 )
 
 // Cell is the result of one server under one scenario: the content of
@@ -69,9 +68,10 @@ type Repeat struct {
 	Status Status `json:"status"`
 	Reason Reason `json:"reason,omitempty"`
 	Detail string `json:"detail,omitempty"`
-	// Result is what the load generator measured; nil when it never ran
-	// (the server failed to start or become ready).
-	Result *loadgen.Result `json:"result,omitempty"`
+	// Result is what the load generator measured (MeasurementOf its
+	// loadgen.Result); nil when it never ran (the server failed to start
+	// or become ready).
+	Result *Measurement `json:"result,omitempty"`
 	// ServerCPUSeconds is the server's user+system CPU time during the
 	// measured window; negative when it could not be sampled.
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`

@@ -25,9 +25,10 @@ func histogramOf(t testing.TB, us ...int64) string {
 	return string(enc)
 }
 
-// resultOf returns a loadgen Result with the given figures.
-func resultOf(t testing.TB, rps float64, requests, errs uint64, us ...int64) *loadgen.Result {
-	return &loadgen.Result{
+// resultOf returns the measurement of a loadgen Result with the given
+// figures.
+func resultOf(t testing.TB, rps float64, requests, errs uint64, us ...int64) *Measurement {
+	return MeasurementOf(&loadgen.Result{
 		Requests: requests, Errors: errs, RPS: rps,
 		ErrorsByClass:     map[loadgen.ErrorClass]uint64{loadgen.ClassStatus: errs},
 		StatusCodes:       map[string]uint64{"200": requests},
@@ -37,7 +38,7 @@ func resultOf(t testing.TB, rps float64, requests, errs uint64, us ...int64) *lo
 		DurationNs:        int64(time.Second),
 		ClientCPUNs:       int64(500 * time.Millisecond),
 		LoadgenVersion:    loadgen.Version,
-	}
+	})
 }
 
 // sampleCell returns a complete cell result.

@@ -30,7 +30,7 @@ func TestSummarizeRealResults(t *testing.T) {
 		if res.Requests == 0 {
 			t.Fatalf("repeat %d measured nothing: %+v", i, res)
 		}
-		reps = append(reps, Repeat{Index: i, Status: StatusOK, Result: res, ServerCPUSeconds: -1})
+		reps = append(reps, Repeat{Index: i, Status: StatusOK, Result: MeasurementOf(res), ServerCPUSeconds: -1})
 	}
 	s, err := Summarize(reps)
 	if err != nil {

@@ -34,7 +34,7 @@ type Manifest struct {
 	// MergedFrom lists the run IDs of the shards a merged run was made of.
 	MergedFrom []string `json:"merged_from,omitempty"`
 	// Shards records, for a merged run, each shard it was made of: where
-	// it ran and which cells it measured (see Merge).
+	// it ran and which cells it measured (see MergedShard).
 	Shards []MergedShard `json:"shards,omitempty"`
 	// Noise is the run's measured noise: the spread of its cells' repeats
 	// and its A/A reference cell. Nil in runs made before schema 2.
@@ -43,6 +43,23 @@ type Manifest struct {
 	// as of the last manifest write. The cell files are the truth; the
 	// list is a summary (a crash may leave it behind them).
 	Cells []CellRef `json:"cells"`
+}
+
+// MergedShard records one shard of a merged run: which run it was, where
+// it ran and which cells it measured. A merged run's top-level host and
+// runtime describe every shard at once (package merge); this keeps each
+// one.
+type MergedShard struct {
+	RunID    string      `json:"run_id"`
+	Shard    Shard       `json:"shard"`
+	State    RunState    `json:"state"`
+	Created  time.Time   `json:"created"`
+	Finished time.Time   `json:"finished,omitzero"`
+	Command  []string    `json:"command,omitempty"`
+	Host     HostInfo    `json:"host"`
+	Runtime  RuntimeInfo `json:"runtime"`
+	// Cells are the IDs of the cells the shard held, in matrix order.
+	Cells []string `json:"cells"`
 }
 
 // RunState says whether a run is still going.

@@ -18,6 +18,10 @@ import (
 // ManifestFile is the name of the manifest in a run directory.
 const ManifestFile = "manifest.json"
 
+// filePerm is the permission of the files a run directory holds: anyone
+// on the machine may read results, only their owner change them.
+const filePerm = 0o644
+
 // runIDTime is the layout of the timestamp that starts a run ID: UTC,
 // sortable, and free of characters that need quoting in a shell.
 const runIDTime = "20060102T150405Z"
@@ -139,7 +143,7 @@ func (r *Run) WriteManifest(m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("results: encoding manifest: %w", err)
 	}
-	return writeFileAtomic(r.ManifestPath(), append(data, '\n'))
+	return WriteFileAtomic(r.ManifestPath(), append(data, '\n'), filePerm)
 }
 
 // ReadManifest reads and checks the run's manifest.
@@ -170,7 +174,7 @@ func (r *Run) WriteCell(c *Cell) error {
 	if err := r.mkServerDir(c.Server); err != nil {
 		return err
 	}
-	return writeFileAtomic(r.CellPath(c.Server, c.Scenario), append(data, '\n'))
+	return WriteFileAtomic(r.CellPath(c.Server, c.Scenario), append(data, '\n'), filePerm)
 }
 
 // ReadCell reads and checks the result of a cell. A cell without a result

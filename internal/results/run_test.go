@@ -121,7 +121,7 @@ func TestReadErrorsNameTheFile(t *testing.T) {
 	path := r.CellPath("a", "get")
 	tests := []struct{ content, want string }{
 		{`{"server":"a","scenario":"get","status":"ok"}`, "no schema_version: not a matrix results file"},
-		{`{"schema_version":99,"server":"a","scenario":"get","status":"ok"}`, "schema_version 99 is newer than this program reads (1)"},
+		{`{"schema_version":99,"server":"a","scenario":"get","status":"ok"}`, "schema_version 99 is newer than this program reads (2)"},
 		{`{"schema_version":1,"server":"a","scenario":"get","status":"fine"}`, `invalid status "fine"`},
 		{`{"schema_version":1,"server":"b","scenario":"get","status":"ok"}`, "holds cell get/b, not get/a"},
 		{`{"schema_version":1,`, "unexpected end of JSON input"},

@@ -14,7 +14,7 @@ func (r *Run) WriteFile(name string, data []byte) error {
 	if name != filepath.Base(name) || !filepath.IsLocal(name) || name == ManifestFile {
 		return fmt.Errorf("results: %q is not a name for a file of its own in a run directory", name)
 	}
-	return writeFileAtomic(filepath.Join(r.Dir, name), data)
+	return WriteFileAtomic(filepath.Join(r.Dir, name), data, 0o644)
 }
 
 // OpenLog opens a log file named by a result (a path relative to the run

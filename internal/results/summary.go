@@ -28,7 +28,7 @@ type Summary struct {
 	RPS []float64 `json:"rps"`
 	// LatencyNs are percentiles of the merged histogram, in nanoseconds
 	// (the histograms have microsecond resolution).
-	LatencyNs loadgen.Latency `json:"latency_ns"`
+	LatencyNs Latency `json:"latency_ns"`
 	// Histogram is the merged histogram in microseconds: base64 of the
 	// compressed HdrHistogram V2 encoding (the standard "HISTF..." form).
 	Histogram string `json:"histogram,omitempty"`
@@ -112,9 +112,9 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	if s.Requests+s.Errors > 0 {
 		s.ErrorRatio = float64(s.Errors) / float64(s.Requests+s.Errors)
 	}
-	s.DominantError = dominant(s.ErrorsByClass)
+	s.DominantError, _ = DominantClass(s.ErrorsByClass)
 	if merged != nil && merged.TotalCount() > 0 {
-		s.LatencyNs = latencyNs(merged)
+		s.LatencyNs = latencyOf(loadgen.LatencyOf(merged))
 		if enc, err := merged.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 			s.Histogram = string(enc)
 		} else {
@@ -128,7 +128,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 }
 
 // add adds the counters of res to s.
-func (s *Summary) add(res *loadgen.Result) {
+func (s *Summary) add(res *Measurement) {
 	s.Requests += res.Requests
 	s.Errors += res.Errors
 	for k, v := range res.ErrorsByClass {
@@ -206,16 +206,6 @@ func checkGeometry(s string) error {
 	return nil
 }
 
-// latencyNs reads the summary percentiles of a microsecond histogram.
-func latencyNs(h *hdrhistogram.Histogram) loadgen.Latency {
-	us := func(q float64) int64 { return h.ValueAtQuantile(q) * 1000 }
-	return loadgen.Latency{
-		Min: h.Min() * 1000, Mean: h.Mean() * 1000,
-		P50: us(50), P75: us(75), P90: us(90), P99: us(99), P999: us(99.9), P9999: us(99.99),
-		Max: h.Max() * 1000,
-	}
-}
-
 // median returns the median of xs (the mean of the middle two for an even
 // count); xs must not be empty.
 func median(xs []float64) float64 {
@@ -236,9 +226,12 @@ func medianOr(xs []float64, def float64) float64 {
 	return median(xs)
 }
 
-// dominant returns the class with the most errors (the first in
-// loadgen.ErrorClasses order on ties), or "" when there are none.
-func dominant(by map[loadgen.ErrorClass]uint64) loadgen.ErrorClass {
+// DominantClass returns the error class with the most errors in by and
+// its count, or ("", 0) when there are none. Ties go to the class that
+// comes first in loadgen.ErrorClasses, so that every reader (the cell's
+// summary, the runner's detail and manifest) names the same class.
+// Classes loadgen does not list are not considered.
+func DominantClass(by map[loadgen.ErrorClass]uint64) (loadgen.ErrorClass, uint64) {
 	var best loadgen.ErrorClass
 	var n uint64
 	for _, c := range loadgen.ErrorClasses {
@@ -246,7 +239,7 @@ func dominant(by map[loadgen.ErrorClass]uint64) loadgen.ErrorClass {
 			best, n = c, by[c]
 		}
 	}
-	return best
+	return best, n
 }
 
 // sortedKeys returns the keys of m in order.

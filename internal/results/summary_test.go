@@ -124,3 +124,31 @@ func TestDecodeHistogramRefusesWideGeometry(t *testing.T) {
 		t.Errorf("DecodeHistogram of a 2^45 histogram: %v, want a geometry error", err)
 	}
 }
+
+func TestDominantClass(t *testing.T) {
+	type by = map[loadgen.ErrorClass]uint64
+	for _, tc := range []struct {
+		name  string
+		by    by
+		class loadgen.ErrorClass
+		n     uint64
+	}{
+		{"none", nil, "", 0},
+		{"all zero", by{loadgen.ClassRead: 0, loadgen.ClassStatus: 0}, "", 0},
+		{"one", by{loadgen.ClassTimeout: 3}, loadgen.ClassTimeout, 3},
+		{"most", by{loadgen.ClassConnect: 2, loadgen.ClassStatus: 9, loadgen.ClassRead: 4}, loadgen.ClassStatus, 9},
+		// Ties go to the class first in loadgen.ErrorClasses, not to the
+		// first in alphabetical order ("protocol" < "timeout" < "write").
+		{"tie", by{loadgen.ClassTimeout: 5, loadgen.ClassProtocol: 5}, loadgen.ClassTimeout, 5},
+		{"tie write first", by{loadgen.ClassWrite: 7, loadgen.ClassProtocol: 7, loadgen.ClassStatus: 7}, loadgen.ClassWrite, 7},
+		{"tie of all", by{loadgen.ClassConnect: 1, loadgen.ClassRead: 1, loadgen.ClassWrite: 1, loadgen.ClassTimeout: 1, loadgen.ClassProtocol: 1, loadgen.ClassStatus: 1}, loadgen.ClassConnect, 1},
+		{"unknown class ignored", by{"made-up": 100, loadgen.ClassRead: 1}, loadgen.ClassRead, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			class, n := DominantClass(tc.by)
+			if class != tc.class || n != tc.n {
+				t.Errorf("DominantClass(%v) = %q, %d; want %q, %d", tc.by, class, n, tc.class, tc.n)
+			}
+		})
+	}
+}

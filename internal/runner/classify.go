@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/loadgen"
@@ -17,8 +16,9 @@ const clientBoundShare = 0.95
 const rateMetShare = 0.95
 
 // classifyRepeat decides the status of one repeat that ran the load
-// generator to the end against a live server.
-func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, results.Reason, string) {
+// generator to the end against a live server, from what the cell file
+// records of the measurement.
+func classifyRepeat(res *results.Measurement, errorBudget float64) (results.Status, results.Reason, string) {
 	if res.Requests == 0 {
 		class, n := dominantClass(res)
 		detail := fmt.Sprintf("0 successes, %d errors; most are %s (%d)", res.Errors, class, n)
@@ -55,20 +55,15 @@ func classifyRepeat(res *loadgen.Result, errorBudget float64) (results.Status, r
 	return results.StatusOK, "", ""
 }
 
-// dominantClass returns the error class with the most errors.
-func dominantClass(res *loadgen.Result) (loadgen.ErrorClass, uint64) {
-	classes := make([]loadgen.ErrorClass, 0, len(res.ErrorsByClass))
-	for c := range res.ErrorsByClass {
-		classes = append(classes, c)
-	}
-	sort.Slice(classes, func(i, j int) bool {
-		a, b := res.ErrorsByClass[classes[i]], res.ErrorsByClass[classes[j]]
-		return a > b || a == b && classes[i] < classes[j]
-	})
-	if len(classes) == 0 {
+// dominantClass returns the error class with the most errors by the rule
+// of the cell's summary (results.DominantClass), "none" when no class has
+// any.
+func dominantClass(res *results.Measurement) (loadgen.ErrorClass, uint64) {
+	class, n := results.DominantClass(res.ErrorsByClass)
+	if class == "" {
 		return "none", 0
 	}
-	return classes[0], res.ErrorsByClass[classes[0]]
+	return class, n
 }
 
 // classifyCell combines the repeats of a cell. A failed repeat keeps the

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -95,28 +94,14 @@ func (r *Runner) writeBeat(state results.RunState) {
 	}
 }
 
-// writeBeatFile replaces path with b through a rename, so that a reader
-// never sees half a file.
+// writeBeatFile replaces path with b atomically, so that a reader never
+// sees half a file.
 func writeBeatFile(path string, b *Heartbeat) error {
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(data, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return results.WriteFileAtomic(path, append(data, '\n'), 0o644)
 }
 
 // ReadHeartbeat reads a heartbeat file.

@@ -196,7 +196,7 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 		x.fail(results.StatusDNF, results.ReasonAllErrors, "load generator: %v", err)
 		return
 	}
-	x.rp.Result = res
+	x.rp.Result = results.MeasurementOf(res)
 	if after, err := x.inst.Sample(context.WithoutCancel(ctx)); err == nil {
 		x.rp.ServerCPUSeconds = after.CPUSeconds - before.CPUSeconds
 		x.rp.PeakRSSBytes = after.PeakMemoryBytes
@@ -214,7 +214,7 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 	case hctx.Err() != nil:
 		x.fail(results.StatusDNF, results.ReasonTimeout, "the repeat overran its hard limit of %v", limit)
 	default:
-		x.rp.Status, x.rp.Reason, x.rp.Detail = classifyRepeat(res, x.sc.ErrorBudget)
+		x.rp.Status, x.rp.Reason, x.rp.Detail = classifyRepeat(x.rp.Result, x.sc.ErrorBudget)
 	}
 }
 

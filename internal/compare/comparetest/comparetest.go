@@ -142,7 +142,7 @@ func cell(t testing.TB, r *results.Run, cs Cell, run Run, rng *rand.Rand) *resul
 // measure makes up one repeat's load generator result: a log-normal
 // latency distribution around the cell's latency, recorded into a real
 // HdrHistogram.
-func measure(t testing.TB, cs Cell, version string, rng *rand.Rand) *loadgen.Result {
+func measure(t testing.TB, cs Cell, version string, rng *rand.Rand) *results.Measurement {
 	t.Helper()
 	jitter := func() float64 { return 1 + cs.Noise*(2*rng.Float64()-1) }
 	rps := cs.RPS * jitter()
@@ -159,14 +159,12 @@ func measure(t testing.TB, cs Cell, version string, rng *rand.Rand) *loadgen.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	us := func(q float64) int64 { return h.ValueAtQuantile(q) * 1000 }
-	return &loadgen.Result{
+	return results.MeasurementOf(&loadgen.Result{
 		Requests: uint64(rps * 3), RPS: rps, Histogram: string(enc), Protocol: "http/1.1",
-		LatencyNs: loadgen.Latency{Min: h.Min() * 1000, Mean: h.Mean() * 1000, P50: us(50), P75: us(75),
-			P90: us(90), P99: us(99), P999: us(99.9), P9999: us(99.99), Max: h.Max() * 1000},
+		LatencyNs:     loadgen.LatencyOf(h),
 		ErrorsByClass: map[loadgen.ErrorClass]uint64{}, StatusCodes: map[string]uint64{"200": uint64(rps * 3)},
 		DurationNs: 3e9, LoadgenVersion: version, ClientCPUNs: 1e9,
-	}
+	})
 }
 
 // ID returns the cell's "scenario/server" ID.

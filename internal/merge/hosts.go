@@ -1,9 +1,11 @@
-package results
+package merge
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 // sameMachine reports whether a and b are the same kind of machine, as
@@ -13,7 +15,7 @@ import (
 // gives every job a new machine of the same kind. nil is "no such
 // machine" (the servers ran on the load generator's machine) and is only
 // the same as nil.
-func sameMachine(a, b *HostInfo) bool {
+func sameMachine(a, b *results.HostInfo) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -21,7 +23,7 @@ func sameMachine(a, b *HostInfo) bool {
 }
 
 // machineKey describes what sameMachine compares, for messages.
-func machineKey(h *HostInfo) string {
+func machineKey(h *results.HostInfo) string {
 	if h == nil {
 		return "none (servers on the load generator's machine)"
 	}
@@ -31,7 +33,7 @@ func machineKey(h *HostInfo) string {
 // machineDiff lists how the machines two shards ran on differ: the load
 // generator's, the engine's when the servers ran elsewhere, and the
 // Docker engine's version.
-func machineDiff(a, b *Manifest) []string {
+func machineDiff(a, b *results.Manifest) []string {
 	var d []string
 	if !sameMachine(&a.Host, &b.Host) {
 		d = append(d, fmt.Sprintf("load generator host %s and %s", machineKey(&a.Host), machineKey(&b.Host)))
@@ -45,28 +47,28 @@ func machineDiff(a, b *Manifest) []string {
 	return d
 }
 
-// mergeHosts describes the machines of several shards as one HostInfo.
+// mergeHosts describes the machines of several shards as one results.HostInfo.
 // Each text field holds the distinct values in shard order joined by " | "
 // (one value when the shards agree), the numbers the smallest. So shards
 // that ran on machines of one kind give exactly that kind, which diff
 // treats as equal to a one-machine run on it (the host names, which
 // diff ignores, list every machine), and shards of mixed kinds give a
 // description no single machine matches, which diff flags.
-func mergeHosts(hs []HostInfo) HostInfo {
+func mergeHosts(hs []results.HostInfo) results.HostInfo {
 	out := hs[0]
-	field := func(get func(*HostInfo) string) string {
+	field := func(get func(*results.HostInfo) string) string {
 		vals := make([]string, len(hs))
 		for i := range hs {
 			vals[i] = get(&hs[i])
 		}
 		return joinDistinct(vals)
 	}
-	out.Hostname = field(func(h *HostInfo) string { return h.Hostname })
-	out.CPUModel = field(func(h *HostInfo) string { return h.CPUModel })
-	out.Kernel = field(func(h *HostInfo) string { return h.Kernel })
-	out.OS = field(func(h *HostInfo) string { return h.OS })
-	out.Arch = field(func(h *HostInfo) string { return h.Arch })
-	out.GoVersion = field(func(h *HostInfo) string { return h.GoVersion })
+	out.Hostname = field(func(h *results.HostInfo) string { return h.Hostname })
+	out.CPUModel = field(func(h *results.HostInfo) string { return h.CPUModel })
+	out.Kernel = field(func(h *results.HostInfo) string { return h.Kernel })
+	out.OS = field(func(h *results.HostInfo) string { return h.OS })
+	out.Arch = field(func(h *results.HostInfo) string { return h.Arch })
+	out.GoVersion = field(func(h *results.HostInfo) string { return h.GoVersion })
 	for _, h := range hs[1:] {
 		out.Cores = min(out.Cores, h.Cores)
 		if h.MemBytes > 0 && (out.MemBytes == 0 || h.MemBytes < out.MemBytes) {
@@ -79,8 +81,8 @@ func mergeHosts(hs []HostInfo) HostInfo {
 // mergeRuntimes describes the runtimes of several shards (of one runtime
 // name) as one, each text field joined as in mergeHosts. EngineHost is
 // left to the caller.
-func mergeRuntimes(rs []RuntimeInfo) RuntimeInfo {
-	out := RuntimeInfo{Name: rs[0].Name}
+func mergeRuntimes(rs []results.RuntimeInfo) results.RuntimeInfo {
+	out := results.RuntimeInfo{Name: rs[0].Name}
 	var endpoints, versions, targets []string
 	info := map[string][]string{}
 	for _, r := range rs {

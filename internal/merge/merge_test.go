@@ -1,4 +1,4 @@
-package results
+package merge
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 // mergeMatrix is a real matrix: five servers (built and process ones,
@@ -43,8 +44,8 @@ type fixture struct {
 	m     *matrix.Matrix
 	p     matrix.Profile
 	cells []matrix.Cell
-	// results holds each cell's result (the same whatever run holds it).
-	results map[string]*Cell
+	// byID holds each cell's result (the same whatever run holds it).
+	byID map[string]*results.Cell
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -53,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &fixture{m: m, results: map[string]*Cell{}}
+	fx := &fixture{m: m, byID: map[string]*results.Cell{}}
 	if fx.p, err = m.Profile("nightly"); err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +62,14 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	for _, c := range fx.cells {
-		fx.results[c.ID()] = testCell(t, c.Server.Name, c.Scenario.Name)
+		fx.byID[c.ID()] = testCell(t, c.Server.Name, c.Scenario.Name)
 	}
 	return fx
 }
 
 // result returns a copy of a cell's result that a run may write.
-func (fx *fixture) result(id string) *Cell {
-	c := *fx.results[id]
+func (fx *fixture) result(id string) *results.Cell {
+	c := *fx.byID[id]
 	c.Attempts = slices.Clone(c.Attempts)
 	return &c
 }
@@ -78,30 +79,30 @@ var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 // testRun describes a run directory to write as the runner would.
 type testRun struct {
 	id    string
-	shard *Shard
+	shard *results.Shard
 	// at is the run's start (default t0).
 	at time.Time
 	// edit changes the manifest before it is written.
-	edit func(*Manifest)
+	edit func(*results.Manifest)
 }
 
 // writeTestRun writes a run of cells of m under dir: every cell's result
 // (the same for a cell whatever run holds it; some dnf, some suspect, one
 // rerun with an earlier attempt) and a log per repeat.
-func writeTestRun(t *testing.T, dir string, fx *fixture, cells []matrix.Cell, tr testRun) *Run {
+func writeTestRun(t *testing.T, dir string, fx *fixture, cells []matrix.Cell, tr testRun) *results.Run {
 	t.Helper()
 	if tr.at.IsZero() {
 		tr.at = t0
 	}
-	r, err := Create(dir, tr.id)
+	r, err := results.Create(dir, tr.id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := fx.p
-	man := NewManifest(r.ID, tr.at, fx.m, p, cells)
-	man.Git = GitInfo{Commit: "0123456789abcdef0123456789abcdef01234567"}
-	man.Runtime = RuntimeInfo{Name: "process", Info: map[string]string{"go": "go1.26"}}
-	man.Host = HostInfo{Hostname: "bench-" + tr.id, CPUModel: "Test CPU @ 3.0GHz", Cores: 2, Kernel: "6.1.0", OS: "linux", Arch: "amd64", GoVersion: "go1.26", MemBytes: 24 << 30}
+	man := results.NewManifest(r.ID, tr.at, fx.m, p, cells)
+	man.Git = results.GitInfo{Commit: "0123456789abcdef0123456789abcdef01234567"}
+	man.Runtime = results.RuntimeInfo{Name: "process", Info: map[string]string{"go": "go1.26"}}
+	man.Host = results.HostInfo{Hostname: "bench-" + tr.id, CPUModel: "Test CPU @ 3.0GHz", Cores: 2, Kernel: "6.1.0", OS: "linux", Arch: "amd64", GoVersion: "go1.26", MemBytes: 24 << 30}
 	man.Command = []string{"matrix", "run", "--profile", p.Name}
 	man.Shard = tr.shard
 	for _, mc := range cells {
@@ -112,7 +113,7 @@ func writeTestRun(t *testing.T, dir string, fx *fixture, cells []matrix.Cell, tr
 		logs := cellLogs(c)
 		if mc.ID() == "get/s2" {
 			// A repeat cut short leaves a log its result does not name.
-			logs = append(logs, LogFile("s2", "get", 1, 9))
+			logs = append(logs, results.LogFile("s2", "get", 1, 9))
 		}
 		for _, l := range logs {
 			if err := os.MkdirAll(filepath.Join(r.Dir, c.Server), 0o755); err != nil {
@@ -125,9 +126,9 @@ func writeTestRun(t *testing.T, dir string, fx *fixture, cells []matrix.Cell, tr
 		if err := r.WriteCell(c); err != nil {
 			t.Fatal(err)
 		}
-		man.SetCell(RefOf(c))
+		man.SetCell(results.RefOf(c))
 	}
-	man.State, man.Finished = StateFinished, tr.at.Add(time.Hour)
+	man.State, man.Finished = results.StateFinished, tr.at.Add(time.Hour)
 	if tr.edit != nil {
 		tr.edit(man)
 	}
@@ -138,25 +139,25 @@ func writeTestRun(t *testing.T, dir string, fx *fixture, cells []matrix.Cell, tr
 }
 
 // testCell returns the result of a cell, which depends only on the cell.
-func testCell(t *testing.T, server, scenario string) *Cell {
+func testCell(t *testing.T, server, scenario string) *results.Cell {
 	c := sampleCell(t, server, scenario)
 	for i := range c.Repeats {
-		c.Repeats[i].Log = LogFile(server, scenario, 1, i+1)
+		c.Repeats[i].Log = results.LogFile(server, scenario, 1, i+1)
 	}
 	c.Logs = []string{c.Repeats[0].Log, c.Repeats[1].Log}
 	switch matrix.CellID(scenario, server) {
 	case "post-h2/s1":
-		c.Status, c.Reason, c.Summary = StatusDNF, ReasonDied, nil
+		c.Status, c.Reason, c.Summary = results.StatusDNF, results.ReasonDied, nil
 	case "churn/s2":
-		c.Status, c.Reason = StatusSuspect, ReasonErrorBudget
+		c.Status, c.Reason = results.StatusSuspect, results.ReasonErrorBudget
 	case "json/s3":
 		// Rerun once: the first attempt is kept, under the same run.
 		prev := *c
-		prev.Status, prev.Reason, prev.Summary = StatusDNF, ReasonNotReady, nil
+		prev.Status, prev.Reason, prev.Summary = results.StatusDNF, results.ReasonNotReady, nil
 		next := *c
-		Supersede(&prev, &next)
+		results.Supersede(&prev, &next)
 		for i := range next.Repeats {
-			next.Repeats[i].Log = LogFile(server, scenario, 2, i+1)
+			next.Repeats[i].Log = results.LogFile(server, scenario, 2, i+1)
 		}
 		next.Logs = []string{next.Repeats[0].Log, next.Repeats[1].Log}
 		c = &next
@@ -166,7 +167,7 @@ func testCell(t *testing.T, server, scenario string) *Cell {
 
 // writeShards writes the n shards of cells under dir with the runner's
 // sharding and returns their directories.
-func writeShards(t *testing.T, dir string, fx *fixture, n int, edit func(k int, man *Manifest)) []string {
+func writeShards(t *testing.T, dir string, fx *fixture, n int, edit func(k int, man *results.Manifest)) []string {
 	t.Helper()
 	var dirs []string
 	for k := 1; k <= n; k++ {
@@ -174,9 +175,9 @@ func writeShards(t *testing.T, dir string, fx *fixture, n int, edit func(k int, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := testRun{id: fmt.Sprintf("20261125T200000Z-0123456-s%d", k), shard: &Shard{K: k, N: n}, at: t0.Add(time.Duration(k) * time.Minute)}
+		tr := testRun{id: fmt.Sprintf("20261125T200000Z-0123456-s%d", k), shard: &results.Shard{K: k, N: n}, at: t0.Add(time.Duration(k) * time.Minute)}
 		if edit != nil {
-			tr.edit = func(man *Manifest) { edit(k, man) }
+			tr.edit = func(man *results.Manifest) { edit(k, man) }
 		}
 		dirs = append(dirs, writeTestRun(t, dir, fx, part, tr).Dir)
 	}
@@ -205,7 +206,7 @@ func runFiles(t *testing.T, dir string) map[string][]byte {
 // sameAsSingle checks that the run in got reads like the one-machine run
 // in want: the same files, the same cells and logs, the same manifest
 // fields but for the run's identity, time and origin.
-func sameAsSingle(t *testing.T, got, want *Run) {
+func sameAsSingle(t *testing.T, got, want *results.Run) {
 	t.Helper()
 	gf, wf := runFiles(t, got.Dir), runFiles(t, want.Dir)
 	if a, b := slices.Sorted(mapsKeys(gf)), slices.Sorted(mapsKeys(wf)); !slices.Equal(a, b) {
@@ -233,7 +234,7 @@ func sameAsSingle(t *testing.T, got, want *Run) {
 				t.Errorf("%s: attempt run_id %q, want %q", ref.ID, a.RunID, got.ID)
 			}
 		}
-		norm := func(c *Cell) {
+		norm := func(c *results.Cell) {
 			c.RunID = ""
 			for i := range c.Attempts {
 				c.Attempts[i].RunID = ""
@@ -289,7 +290,7 @@ func TestMergeEqualsOneMachineRun(t *testing.T) {
 			// The shards cover every cell exactly once.
 			count := map[string]int{}
 			for _, d := range shards {
-				r, _ := Open(d)
+				r, _ := results.Open(d)
 				man, err := r.ReadManifest()
 				if err != nil {
 					t.Fatal(err)
@@ -308,7 +309,7 @@ func TestMergeEqualsOneMachineRun(t *testing.T) {
 			}
 			// Given in any order.
 			slices.Reverse(shards)
-			res, err := Merge(context.Background(), rd, shards, MergeOptions{Matrix: m, Now: t0.Add(24 * time.Hour), Command: []string{"matrix", "merge"}})
+			res, err := Shards(context.Background(), rd, shards, Options{Matrix: m, Now: t0.Add(24 * time.Hour), Command: []string{"matrix", "merge"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +325,7 @@ func TestMergeEqualsOneMachineRun(t *testing.T) {
 				t.Errorf("merged_from %v, %d shards", man.MergedFrom, len(man.Shards))
 			}
 			for i, s := range man.Shards {
-				if s.Shard != (Shard{K: i + 1, N: n}) || s.Host.Hostname != "bench-"+s.RunID {
+				if s.Shard != (results.Shard{K: i + 1, N: n}) || s.Host.Hostname != "bench-"+s.RunID {
 					t.Errorf("shards[%d] = %+v", i, s)
 				}
 			}
@@ -347,21 +348,21 @@ func TestMergeMissingShardAndResults(t *testing.T) {
 	fx := newFixture(t)
 	m, cells := fx.m, fx.cells
 	dir := t.TempDir()
-	shards := writeShards(t, dir, fx, 3, func(k int, man *Manifest) {
+	shards := writeShards(t, dir, fx, 3, func(k int, man *results.Manifest) {
 		if k == 1 {
-			man.State = StateInterrupted
+			man.State = results.StateInterrupted
 		}
 	})
-	r1, _ := Open(shards[0])
+	r1, _ := results.Open(shards[0])
 	m1, _ := r1.ReadManifest()
-	// Shard 1 stopped before its last cell: no result file, but a log.
+	// results.Shard 1 stopped before its last cell: no result file, but a log.
 	last := m1.Cells[len(m1.Cells)-1]
 	if err := os.Remove(r1.CellPath(last.Server, last.Scenario)); err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := Open(shards[1])
+	r2, _ := results.Open(shards[1])
 	m2, _ := r2.ReadManifest()
-	res, err := Merge(context.Background(), dir, []string{shards[0], shards[2]}, MergeOptions{Matrix: m, ID: "merged"})
+	res, err := Shards(context.Background(), dir, []string{shards[0], shards[2]}, Options{Matrix: m, ID: "merged"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +382,7 @@ func TestMergeMissingShardAndResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.State != StateInterrupted {
+	if man.State != results.StateInterrupted {
 		t.Errorf("state %s, want interrupted", man.State)
 	}
 	var all []string
@@ -414,7 +415,7 @@ func TestMergeMissingShardAndResults(t *testing.T) {
 		}
 	}
 	// The log of the cell without a result was copied all the same.
-	if _, err := os.Stat(filepath.Join(res.Run.Dir, filepath.FromSlash(LogFile(last.Server, last.Scenario, 1, 1)))); err != nil {
+	if _, err := os.Stat(filepath.Join(res.Run.Dir, filepath.FromSlash(results.LogFile(last.Server, last.Scenario, 1, 1)))); err != nil {
 		t.Errorf("log of the unfinished cell: %v", err)
 	}
 }
@@ -425,33 +426,33 @@ func TestMergeRefuses(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	shards := writeShards(t, in, fx, 2, nil)
-	r1, _ := Open(shards[0])
+	r1, _ := results.Open(shards[0])
 	first, _ := r1.ReadManifest()
-	r2, _ := Open(shards[1])
+	r2, _ := results.Open(shards[1])
 	orig, _ := r2.ReadManifest()
 	for _, tc := range []struct {
 		name  string
-		edit  func(m, first *Manifest) // applied to shard 2
+		edit  func(m, first *results.Manifest) // applied to shard 2
 		mixed bool
 		want  []string
 	}{
-		{"matrix", func(m, _ *Manifest) { m.Matrix.SHA256 = strings.Repeat("f", 64) }, false, []string{"s2", "ran a different matrix: sha256 ffffffffffff, but matrix.yaml is"}},
-		{"profile", func(m, _ *Manifest) { m.Profile.Name = "quick" }, false, []string{"shard 1/2) and", "s2 (shard 2/2) ran different profiles: nightly and quick"}},
-		{"profile-values", func(m, _ *Manifest) { m.Profile.DurationNs = 1 }, false, []string{"ran different profiles: both nightly, but"}},
-		{"commit", func(m, _ *Manifest) { m.Git.Commit = "fedcba" }, false, []string{"were made from different commits: 0123456789abcdef0123456789abcdef01234567 and fedcba"}},
-		{"filters", func(m, _ *Manifest) { m.Filters.Servers = []string{"s1"} }, false, []string{"selected different cells: filters (none) and --server s1"}},
-		{"loadgen", func(m, _ *Manifest) { m.LoadgenVersion = "0.0.1" }, false, []string{"different load generators"}},
-		{"runtime", func(m, _ *Manifest) { m.Runtime.Name = "docker" }, false, []string{"used different runtimes: process and docker"}},
-		{"count", func(m, _ *Manifest) { m.Shard = &Shard{K: 2, N: 3} }, false, []string{"split the matrix differently: 2 and 3 shards"}},
-		{"same-number", func(m, _ *Manifest) { m.Shard = &Shard{K: 1, N: 2} }, false, []string{"s1 and", "s2 are both shard 1/2"}},
-		{"not-a-shard", func(m, _ *Manifest) { m.Shard = nil }, false, []string{"s2 is not a shard"}},
-		{"cpu", func(m, _ *Manifest) { m.Host.CPUModel = "Other CPU" }, false, []string{"ran on different machines: load generator host Test CPU @ 3.0GHz x2 amd64 kernel 6.1.0 and Other CPU x2", "--mixed-hosts"}},
-		{"kernel", func(m, _ *Manifest) { m.Host.Kernel = "6.12.0" }, false, []string{"different machines"}},
-		{"engine-host", func(m, _ *Manifest) { m.Runtime.EngineHost = &HostInfo{CPUModel: "X", Cores: 8} }, false, []string{"engine host none (servers on the load generator's machine) and X x8"}},
-		{"engine", func(m, _ *Manifest) { m.Runtime.EngineVersion = "24.0.7" }, false, []string{"Docker engine none and 24.0.7"}},
-		{"stray-cell", func(m, _ *Manifest) { m.SetCell(RefFor("s4", "churn")) }, false, []string{"holds cell churn/s4, which matrix.yaml with filters (none) does not have"}},
-		{"duplicate", func(m, first *Manifest) { m.SetCell(first.Cells[0]) }, false, []string{"is in two shards", "s1 (shard 1/2) and", "s2 (shard 2/2)"}},
-		{"cpu-mixed-still-refuses-commit", func(m, _ *Manifest) { m.Host.CPUModel = "Other"; m.Git.Commit = "x" }, true, []string{"different commits"}},
+		{"matrix", func(m, _ *results.Manifest) { m.Matrix.SHA256 = strings.Repeat("f", 64) }, false, []string{"s2", "ran a different matrix: sha256 ffffffffffff, but matrix.yaml is"}},
+		{"profile", func(m, _ *results.Manifest) { m.Profile.Name = "quick" }, false, []string{"shard 1/2) and", "s2 (shard 2/2) ran different profiles: nightly and quick"}},
+		{"profile-values", func(m, _ *results.Manifest) { m.Profile.DurationNs = 1 }, false, []string{"ran different profiles: both nightly, but"}},
+		{"commit", func(m, _ *results.Manifest) { m.Git.Commit = "fedcba" }, false, []string{"were made from different commits: 0123456789abcdef0123456789abcdef01234567 and fedcba"}},
+		{"filters", func(m, _ *results.Manifest) { m.Filters.Servers = []string{"s1"} }, false, []string{"selected different cells: filters (none) and --server s1"}},
+		{"loadgen", func(m, _ *results.Manifest) { m.LoadgenVersion = "0.0.1" }, false, []string{"different load generators"}},
+		{"runtime", func(m, _ *results.Manifest) { m.Runtime.Name = "docker" }, false, []string{"used different runtimes: process and docker"}},
+		{"count", func(m, _ *results.Manifest) { m.Shard = &results.Shard{K: 2, N: 3} }, false, []string{"split the matrix differently: 2 and 3 shards"}},
+		{"same-number", func(m, _ *results.Manifest) { m.Shard = &results.Shard{K: 1, N: 2} }, false, []string{"s1 and", "s2 are both shard 1/2"}},
+		{"not-a-shard", func(m, _ *results.Manifest) { m.Shard = nil }, false, []string{"s2 is not a shard"}},
+		{"cpu", func(m, _ *results.Manifest) { m.Host.CPUModel = "Other CPU" }, false, []string{"ran on different machines: load generator host Test CPU @ 3.0GHz x2 amd64 kernel 6.1.0 and Other CPU x2", "--mixed-hosts"}},
+		{"kernel", func(m, _ *results.Manifest) { m.Host.Kernel = "6.12.0" }, false, []string{"different machines"}},
+		{"engine-host", func(m, _ *results.Manifest) { m.Runtime.EngineHost = &results.HostInfo{CPUModel: "X", Cores: 8} }, false, []string{"engine host none (servers on the load generator's machine) and X x8"}},
+		{"engine", func(m, _ *results.Manifest) { m.Runtime.EngineVersion = "24.0.7" }, false, []string{"Docker engine none and 24.0.7"}},
+		{"stray-cell", func(m, _ *results.Manifest) { m.SetCell(results.RefFor("s4", "churn")) }, false, []string{"holds cell churn/s4, which matrix.yaml with filters (none) does not have"}},
+		{"duplicate", func(m, first *results.Manifest) { m.SetCell(first.Cells[0]) }, false, []string{"is in two shards", "s1 (shard 1/2) and", "s2 (shard 2/2)"}},
+		{"cpu-mixed-still-refuses-commit", func(m, _ *results.Manifest) { m.Host.CPUModel = "Other"; m.Git.Commit = "x" }, true, []string{"different commits"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			man, _ := r2.ReadManifest()
@@ -465,7 +466,7 @@ func TestMergeRefuses(t *testing.T) {
 				}
 			}()
 			out := filepath.Join(dir, "out")
-			_, err := Merge(context.Background(), out, shards, MergeOptions{Matrix: m, MixedHosts: tc.mixed})
+			_, err := Shards(context.Background(), out, shards, Options{Matrix: m, MixedHosts: tc.mixed})
 			if err == nil {
 				t.Fatal("merged")
 			}
@@ -485,25 +486,25 @@ func TestMergeHosts(t *testing.T) {
 	fx := newFixture(t)
 	m := fx.m
 	dir := t.TempDir()
-	shards := writeShards(t, dir, fx, 3, func(k int, man *Manifest) {
+	shards := writeShards(t, dir, fx, 3, func(k int, man *results.Manifest) {
 		man.Runtime.Endpoint = fmt.Sprintf("tcp://10.0.0.%d:2376", k)
 		man.Runtime.TargetHost = fmt.Sprintf("10.0.0.%d", k)
 		man.Profile.TargetHost = man.Runtime.TargetHost
-		man.Runtime.EngineHost = &HostInfo{Hostname: fmt.Sprintf("srv%d", k), CPUModel: "Server CPU", Cores: 16, Arch: "amd64", Kernel: "6.1.0", MemBytes: int64(64-k) << 30}
+		man.Runtime.EngineHost = &results.HostInfo{Hostname: fmt.Sprintf("srv%d", k), CPUModel: "Server CPU", Cores: 16, Arch: "amd64", Kernel: "6.1.0", MemBytes: int64(64-k) << 30}
 		if k == 3 {
 			man.Host.CPUModel = "Other CPU"
 			man.Host.GoVersion = "go1.25"
 		}
 	})
-	if _, err := Merge(context.Background(), dir, shards, MergeOptions{Matrix: m}); err == nil || !strings.Contains(err.Error(), "different machines") {
+	if _, err := Shards(context.Background(), dir, shards, Options{Matrix: m}); err == nil || !strings.Contains(err.Error(), "different machines") {
 		t.Fatalf("merge of mixed hosts: %v", err)
 	}
-	res, err := Merge(context.Background(), dir, shards[:2], MergeOptions{Matrix: m, ID: "same"})
+	res, err := Shards(context.Background(), dir, shards[:2], Options{Matrix: m, ID: "same"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	man := res.Manifest
-	if machineKey(&man.Host) != "Test CPU @ 3.0GHz x2 amd64 kernel 6.1.0" || !sameMachine(man.Runtime.EngineHost, &HostInfo{CPUModel: "Server CPU", Cores: 16, Arch: "amd64", Kernel: "6.1.0"}) {
+	if machineKey(&man.Host) != "Test CPU @ 3.0GHz x2 amd64 kernel 6.1.0" || !sameMachine(man.Runtime.EngineHost, &results.HostInfo{CPUModel: "Server CPU", Cores: 16, Arch: "amd64", Kernel: "6.1.0"}) {
 		t.Errorf("host %s, engine host %s", machineKey(&man.Host), machineKey(man.Runtime.EngineHost))
 	}
 	if man.Runtime.EngineHost.Hostname != "srv1 | srv2" || man.Runtime.EngineHost.MemBytes != 62<<30 {
@@ -512,7 +513,7 @@ func TestMergeHosts(t *testing.T) {
 	if man.Runtime.Endpoint != "tcp://10.0.0.1:2376 | tcp://10.0.0.2:2376" || man.Profile.TargetHost != "10.0.0.1 | 10.0.0.2" || man.Runtime.Info["go"] != "go1.26" {
 		t.Errorf("runtime %+v, profile target %q", man.Runtime, man.Profile.TargetHost)
 	}
-	res, err = Merge(context.Background(), dir, shards, MergeOptions{Matrix: m, ID: "mixed", MixedHosts: true})
+	res, err = Shards(context.Background(), dir, shards, Options{Matrix: m, ID: "mixed", MixedHosts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +531,7 @@ func TestMergeRunID(t *testing.T) {
 	dir := t.TempDir()
 	shards := writeShards(t, dir, fx, 2, nil)
 	ctx := context.Background()
-	if _, err := Merge(ctx, dir, shards, MergeOptions{Matrix: m, ID: "20261125T200000Z-0123456-s2"}); err == nil || !strings.Contains(err.Error(), "is the id of shard") {
+	if _, err := Shards(ctx, dir, shards, Options{Matrix: m, ID: "20261125T200000Z-0123456-s2"}); err == nil || !strings.Contains(err.Error(), "is the id of shard") {
 		t.Errorf("merge under a shard's id: %v", err)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "taken"), 0o755); err != nil {
@@ -539,18 +540,18 @@ func TestMergeRunID(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "taken", "keep"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Merge(ctx, dir, shards, MergeOptions{Matrix: m, ID: "taken"}); !errors.Is(err, fs.ErrExist) {
+	if _, err := Shards(ctx, dir, shards, Options{Matrix: m, ID: "taken"}); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("merge into an existing run: %v, want ErrExist", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "taken", "keep")); err != nil {
 		t.Errorf("existing directory damaged: %v", err)
 	}
-	if _, err := Merge(ctx, dir, shards, MergeOptions{Matrix: m, ID: "../x"}); err == nil {
+	if _, err := Shards(ctx, dir, shards, Options{Matrix: m, ID: "../x"}); err == nil {
 		t.Error("merged under a bad id")
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := Merge(cctx, dir, shards, MergeOptions{Matrix: m, ID: "cancelled"}); !errors.Is(err, context.Canceled) {
+	if _, err := Shards(cctx, dir, shards, Options{Matrix: m, ID: "cancelled"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled merge: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)

@@ -1,39 +1,27 @@
-package results
+// Package merge combines the run directories of the shards of one run
+// (each made with `matrix run --shard K/N`) into one run directory that
+// reads like a run made on one machine.
+//
+// It reads and writes run directories only through package results, which
+// owns their files.
+package merge
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/matrixbench/matrix/internal/results"
 )
 
-// MergedShard records one shard of a merged run: which run it was, where
-// it ran and which cells it measured. A merged run's top-level host and
-// runtime describe every shard at once (see Merge); this keeps each one.
-type MergedShard struct {
-	RunID    string      `json:"run_id"`
-	Shard    Shard       `json:"shard"`
-	State    RunState    `json:"state"`
-	Created  time.Time   `json:"created"`
-	Finished time.Time   `json:"finished,omitzero"`
-	Command  []string    `json:"command,omitempty"`
-	Host     HostInfo    `json:"host"`
-	Runtime  RuntimeInfo `json:"runtime"`
-	// Cells are the IDs of the cells the shard held, in matrix order.
-	Cells []string `json:"cells"`
-}
-
-// MergeOptions says how Merge combines shards.
-type MergeOptions struct {
+// Options says how Shards combines shards.
+type Options struct {
 	// Matrix is the matrix file the shards ran. Its SHA-256 must be the
 	// one the shards recorded; its cells, selected with the shards'
 	// filters, are the cells the merged run holds, in their order.
@@ -53,10 +41,10 @@ type MergeOptions struct {
 	MixedHosts bool
 }
 
-// MergeResult is the run Merge made and what it found missing.
-type MergeResult struct {
-	Run      *Run
-	Manifest *Manifest
+// Result is the run Shards made and what it found missing.
+type Result struct {
+	Run      *results.Run
+	Manifest *results.Manifest
 	// Shards are the shard directories, in shard order.
 	Shards []string
 	// MissingShards are the shard numbers (of Manifest.Shards[0].Shard.N)
@@ -74,13 +62,13 @@ type MergeResult struct {
 
 // Complete reports whether every cell of the matrix has a result in the
 // merged run.
-func (r *MergeResult) Complete() bool { return len(r.Missing) == 0 && len(r.NoResult) == 0 }
+func (r *Result) Complete() bool { return len(r.Missing) == 0 && len(r.NoResult) == 0 }
 
 // shardRun is one shard directory being merged.
 type shardRun struct {
 	dir string
-	run *Run
-	man *Manifest
+	run *results.Run
+	man *results.Manifest
 }
 
 // name names a shard in messages: its directory and its K/N.
@@ -91,13 +79,13 @@ func (s *shardRun) name() string {
 	return fmt.Sprintf("%s (shard %d/%d)", s.dir, s.man.Shard.K, s.man.Shard.N)
 }
 
-// Merge combines the shard run directories dirs into one new run under
+// Shards combines the shard run directories dirs into one new run under
 // resultsDir, that reads like a run made on one machine: the same files,
 // the same manifest fields, every cell of the matrix listed in matrix
 // order (those no shard measured without a status, so `matrix run
 // --resume` runs them), plus MergedFrom and Shards.
 //
-// Merge refuses, writing nothing, shards of different matrices, profiles,
+// Shards refuses, writing nothing, shards of different matrices, profiles,
 // commits, filters, load generator versions or runtimes, shards with the
 // same number or different counts, a directory that is not a shard, and a
 // cell held by two shards; without opt.MixedHosts also shards measured on
@@ -105,12 +93,12 @@ func (s *shardRun) name() string {
 //
 // The merged run is built in a temporary directory and renamed into place
 // at the end, so a crash never leaves half a merged run that looks whole.
-func Merge(ctx context.Context, resultsDir string, dirs []string, opt MergeOptions) (*MergeResult, error) {
+func Shards(ctx context.Context, resultsDir string, dirs []string, opt Options) (*Result, error) {
 	if opt.Matrix == nil {
-		return nil, errors.New("results: merge: no matrix")
+		return nil, errors.New("merge: no matrix")
 	}
 	if len(dirs) == 0 {
-		return nil, errors.New("results: merge: no shard directories")
+		return nil, errors.New("merge: no shard directories")
 	}
 	shards, err := openShards(dirs)
 	if err != nil {
@@ -129,15 +117,15 @@ func Merge(ctx context.Context, resultsDir string, dirs []string, opt MergeOptio
 		if now.IsZero() {
 			now = time.Now()
 		}
-		id = NewRunID(now, shortCommit(shards[0].man.Git.Commit))
+		id = results.NewRunID(now, shortCommit(shards[0].man.Git.Commit))
 	}
 	for _, s := range shards {
 		if s.man.RunID == id {
-			return nil, fmt.Errorf("results: merge: run id %s is the id of shard %s; history and diff would take the merged run for its own shard", id, s.name())
+			return nil, fmt.Errorf("merge: run id %s is the id of shard %s; history and diff would take the merged run for its own shard", id, s.name())
 		}
 	}
 	man := mergedManifest(id, shards, opt)
-	res := &MergeResult{Manifest: man, MissingShards: p.missingShards}
+	res := &Result{Manifest: man, MissingShards: p.missingShards}
 	for _, s := range shards {
 		res.Shards = append(res.Shards, s.dir)
 	}
@@ -155,7 +143,7 @@ func openShards(dirs []string) ([]*shardRun, error) {
 	var shards []*shardRun
 	var errs []error
 	for _, dir := range dirs {
-		r, err := Open(dir)
+		r, err := results.Open(dir)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -168,7 +156,7 @@ func openShards(dirs []string) ([]*shardRun, error) {
 		shards = append(shards, &shardRun{dir: dir, run: r, man: m})
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("results: merge: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("merge: %w", errors.Join(errs...))
 	}
 	slices.SortStableFunc(shards, func(a, b *shardRun) int {
 		if a.man.Shard == nil || b.man.Shard == nil {
@@ -181,7 +169,7 @@ func openShards(dirs []string) ([]*shardRun, error) {
 
 // checkShards refuses shards that are not parts of one run of one matrix.
 // Every problem is reported, each naming the directories concerned.
-func checkShards(shards []*shardRun, opt MergeOptions) error {
+func checkShards(shards []*shardRun, opt Options) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	for _, s := range shards {
@@ -221,6 +209,9 @@ func checkShards(shards []*shardRun, opt MergeOptions) error {
 		if a.LoadgenVersion != b.LoadgenVersion {
 			bad("%s and %s measured with different load generators: %s and %s", first.name(), s.name(), a.LoadgenVersion, b.LoadgenVersion)
 		}
+		if !reflect.DeepEqual(a.Loadgen, b.Loadgen) {
+			bad("%s and %s ran the load generator differently: %s and %s", first.name(), s.name(), loadgenString(a.Loadgen), loadgenString(b.Loadgen))
+		}
 		if a.Runtime.Name != b.Runtime.Name {
 			bad("%s and %s used different runtimes: %s and %s", first.name(), s.name(), a.Runtime.Name, b.Runtime.Name)
 		}
@@ -238,18 +229,18 @@ func mergeErr(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("results: cannot merge:\n%w", errors.Join(errs...))
+	return fmt.Errorf("merge: cannot merge:\n%w", errors.Join(errs...))
 }
 
 // profileMethod is a profile without what may differ between the shards
 // of one run: the target host, which each machine pair sets for itself.
-func profileMethod(p ProfileInfo) ProfileInfo {
+func profileMethod(p results.ProfileInfo) results.ProfileInfo {
 	p.TargetHost = ""
 	return p
 }
 
 // profileDiff describes how two profiles differ.
-func profileDiff(a, b ProfileInfo) string {
+func profileDiff(a, b results.ProfileInfo) string {
 	if a.Name != b.Name {
 		return fmt.Sprintf("%s and %s", a.Name, b.Name)
 	}
@@ -257,7 +248,7 @@ func profileDiff(a, b ProfileInfo) string {
 }
 
 // normFilters treats an empty list and no list alike.
-func normFilters(f Filters) Filters {
+func normFilters(f results.Filters) results.Filters {
 	for _, l := range []*[]string{&f.Servers, &f.Scenarios, &f.Cells} {
 		if len(*l) == 0 {
 			*l = nil
@@ -267,7 +258,7 @@ func normFilters(f Filters) Filters {
 }
 
 // filterString formats filters as the flags that made them.
-func filterString(f Filters) string {
+func filterString(f results.Filters) string {
 	var parts []string
 	for _, v := range f.Servers {
 		parts = append(parts, "--server "+v)
@@ -300,7 +291,7 @@ func planMerge(shards []*shardRun, m *matrix.Matrix) (*mergePlan, error) {
 	f := shards[0].man.Filters
 	cells, err := m.Cells(matrix.Filter{Servers: f.Servers, Scenarios: f.Scenarios, CellGlobs: f.Cells})
 	if err != nil {
-		return nil, fmt.Errorf("results: merge: the shards' filters on %s: %w", m.Path, err)
+		return nil, fmt.Errorf("merge: the shards' filters on %s: %w", m.Path, err)
 	}
 	p := &mergePlan{owner: map[string]*shardRun{}}
 	want := map[string]bool{}
@@ -341,15 +332,15 @@ func planMerge(shards []*shardRun, m *matrix.Matrix) (*mergePlan, error) {
 // mergedManifest makes the merged run's manifest, without cells: the
 // shards' common fields, the earliest start and the latest end, and the
 // machines of every shard (see mergeHosts).
-func mergedManifest(id string, shards []*shardRun, opt MergeOptions) *Manifest {
+func mergedManifest(id string, shards []*shardRun, opt Options) *results.Manifest {
 	first := shards[0].man
-	man := &Manifest{
-		SchemaVersion: SchemaVersion, RunID: id, State: StateFinished, Created: first.Created,
+	man := &results.Manifest{
+		SchemaVersion: results.SchemaVersion, RunID: id, State: results.StateFinished, Created: first.Created,
 		Command: opt.Command, Matrix: first.Matrix, Profile: first.Profile,
-		Git: first.Git, LoadgenVersion: first.LoadgenVersion, Filters: first.Filters,
+		Git: first.Git, LoadgenVersion: first.LoadgenVersion, Loadgen: first.Loadgen, Filters: first.Filters,
 	}
-	var hosts, engines []HostInfo
-	var rts []RuntimeInfo
+	var hosts, engines []results.HostInfo
+	var rts []results.RuntimeInfo
 	var targets []string
 	for _, s := range shards {
 		m := s.man
@@ -361,8 +352,8 @@ func mergedManifest(id string, shards []*shardRun, opt MergeOptions) *Manifest {
 		if m.Finished.After(man.Finished) {
 			man.Finished = m.Finished
 		}
-		if m.State != StateFinished {
-			man.State = StateInterrupted
+		if m.State != results.StateFinished {
+			man.State = results.StateInterrupted
 		}
 		hosts = append(hosts, m.Host)
 		if m.Runtime.EngineHost != nil {
@@ -370,7 +361,7 @@ func mergedManifest(id string, shards []*shardRun, opt MergeOptions) *Manifest {
 		}
 		rts = append(rts, m.Runtime)
 		targets = append(targets, m.Profile.TargetHost)
-		man.Shards = append(man.Shards, MergedShard{
+		man.Shards = append(man.Shards, results.MergedShard{
 			RunID: m.RunID, Shard: *m.Shard, State: m.State, Created: m.Created, Finished: m.Finished,
 			Command: m.Command, Host: m.Host, Runtime: m.Runtime, Cells: m.CellIDs(),
 		})
@@ -409,8 +400,10 @@ func orNone(s string) string {
 	return s
 }
 
-// errNotExist reports whether err says a file does not exist.
-func errNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-
-// removeAll removes a directory made by a failed merge.
-func removeAll(dir string) { _ = os.RemoveAll(filepath.Clean(dir)) }
+// loadgenString describes a run's load generator settings for a message.
+func loadgenString(l *results.LoadgenInfo) string {
+	if l == nil {
+		return "(not recorded)"
+	}
+	return fmt.Sprintf("GOMAXPROCS %d", l.GOMAXPROCS)
+}
