@@ -15,8 +15,8 @@ import (
 // to start, ready and stop plus the 1 s window: 3 s.
 const budgetMatrix = `version: 1
 profiles:
-  short: {duration: 1s}
-  tight: {duration: 1s, budget: 2s}
+  short: {duration: 1s, reference: none}
+  tight: {duration: 1s, budget: 2s, reference: none}
 servers:
   - name: gone
     protocols: [h1]
@@ -74,8 +74,9 @@ func TestRunBudget(t *testing.T) {
 // 4 rows under a profile with every time set: 12 cells x 3 repeats, whose
 // estimate with matrix.DefaultOverhead (45 s per build, 2 s per start) is
 // builds 2 x 45 s = 1m30s, start/ready/stop 36 x 2 s = 1m12s, warmup
-// 36 x 2 s = 1m12s, measured 36 x 5 s = 3m0s, cooldown 36 x 1 s = 36s:
-// 7m30s in all.
+// 36 x 2 s = 1m12s, measured 36 x 5 s = 3m0s, cooldown 36 x 1 s = 36s,
+// and the reference cell measured 3 more times, 3 x (2 s + 2 s + 5 s) =
+// 27s: 7m57s in all.
 const listMatrix = `version: 1
 profiles:
   p: {warmup: 2s, duration: 5s, repeat: 3, cooldown: 1s}
@@ -100,15 +101,15 @@ func TestListEstimate(t *testing.T) {
 	if err := os.WriteFile(mf, []byte(listMatrix), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := "3 servers, 4 scenarios\nprofile p: 12 cells x 3 repeats, estimated 7m30s (builds 1m30s for 2 servers, start/ready/stop 1m12s, warmup 1m12s, measured 3m0s, cooldown 36s)"
+	want := "3 servers, 4 scenarios\nprofile p: 12 cells x 3 repeats, estimated 7m57s (builds 1m30s for 2 servers, start/ready/stop 1m12s, warmup 1m12s, measured 3m0s, cooldown 36s, reference 27s)"
 	code, stdout, stderr := captureRun("list", "--matrix", mf)
 	if code != exitOK || !strings.Contains(stdout, want) {
 		t.Fatalf("list: exit %d, stdout does not say %q\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 	}
 	out := filepath.Join(t.TempDir(), "results")
-	code, stdout, stderr = captureRun("run", "--matrix", mf, "--budget", "7m29s", "--out", out)
-	if code != exitUsage || !strings.Contains(stderr, "does not fit the budget of 7m29s: 12 cells x 3 repeats, estimated 7m30s") {
-		t.Fatalf("run --budget 7m29s: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	code, stdout, stderr = captureRun("run", "--matrix", mf, "--budget", "7m56s", "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "does not fit the budget of 7m56s: 12 cells x 3 repeats, estimated 7m57s") {
+		t.Fatalf("run --budget 7m56s: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a refused run made %s (%v)", out, err)

@@ -29,6 +29,7 @@ func commands() []command {
 		{"check", "verify servers against the contract on every protocol they claim", cmdCheck},
 		{"load", "drive one URL by hand, like wrk or h2load", cmdLoad},
 		{"diff", "compare two runs or two commits", cmdDiff},
+		{"ab", "measure two commits side by side in one run (did my commit make it slower?)", cmdAB},
 		{"report", "write report.html and summary.md for a run", cmdReport},
 		{"history", "status and req/s trend of every cell over the last runs", cmdHistory},
 		{"merge", "merge shard run directories into one run", cmdMerge},

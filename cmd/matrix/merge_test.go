@@ -60,7 +60,7 @@ func writeTestMatrix(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y := "version: 1\nprofiles:\n  test: {warmup: 100ms, duration: 1s, repeat: 1}\nservers:\n"
+	y := "version: 1\nprofiles:\n  test: {warmup: 100ms, duration: 1s, repeat: 1, reference: none, interference: 64}\nservers:\n"
 	for _, name := range []string{"alpha", "beta"} {
 		y += fmt.Sprintf("  - name: %s\n    protocols: [h1]\n    process: {command: [%q, \"-test.run=^$\"], env: {%s: \"1\"}}\n    ready: {timeout: 5s}\n",
 			name, exe, testServerEnv)

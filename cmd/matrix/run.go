@@ -64,6 +64,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f.fs.StringVar(&f.req.OutDir, "out", "results", "directory of run directories")
 	f.fs.StringVar(&f.req.Resume, "resume", "", "run directory whose unfinished cells (missing, dnf, interrupted) to run")
 	f.fs.StringVar(&f.req.Shard, "shard", "", "run shard K/N of the cells (also from MATRIX_SHARD or JOB_COMPLETION_INDEX+MATRIX_SHARD_COUNT)")
+	f.fs.BoolVar(&f.req.StrictHost, "strict-host", false, "refuse to run when the host gate warns (another busy process, a powersave governor, little free disk, leftovers of earlier runs)")
 	f.fs.StringVar(&f.req.Heartbeat, "heartbeat", "", "file rewritten at every repeat's start and end, for a watchdog (JSON: state, last and current cell, time)")
 	f.fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: matrix run [flags]\n\nRuns every selected cell and writes results/<run-id>/. Exit 0 all ok, 1 dnf or suspect cells (only dnf with --fail-on dnf), 2 bad usage or matrix, 130 interrupted.")

@@ -93,15 +93,21 @@ func TestEstimate(t *testing.T) {
 	cells, _ := m.Cells(Filter{})
 	p, _ := m.Profile("p")
 	b := Estimate(cells, p, Overhead{Build: 30 * time.Second, Start: 2 * time.Second})
-	// 7 cells x 2 repeats = 14 measurements; only a has a build.
+	// 7 cells x 2 repeats = 14 measurements; only a has a build; the
+	// reference cell is measured 3 more times (start 2s, warmup 1s,
+	// window 2s each).
 	want := Breakdown{Cells: 7, Repeats: 2, Builds: 1, Build: 30 * time.Second,
 		Readiness: 28 * time.Second, Warmup: 14 * time.Second, Duration: 28 * time.Second,
-		Cooldown: 14 * time.Second, Total: 114 * time.Second}
+		Cooldown: 14 * time.Second, Reference: 15 * time.Second, Total: 129 * time.Second}
 	if b != want {
 		t.Errorf("Estimate = %+v\nwant %+v", b, want)
 	}
-	if s := b.String(); !strings.Contains(s, "7 cells x 2 repeats, estimated 1m54s") {
+	if s := b.String(); !strings.Contains(s, "7 cells x 2 repeats, estimated 2m9s") {
 		t.Errorf("String() = %q", s)
+	}
+	p.Reference = ReferenceOff
+	if b := Estimate(cells, p, Overhead{Build: 30 * time.Second, Start: 2 * time.Second}); b.Reference != 0 || b.Total != 114*time.Second {
+		t.Errorf("with reference: none, Estimate = %+v; want no reference and 1m54s", b)
 	}
 }
 

@@ -35,15 +35,18 @@ type Breakdown struct {
 	Warmup    time.Duration
 	Duration  time.Duration // measured windows
 	Cooldown  time.Duration
+	// Reference is the reference cell's three extra measurements (start,
+	// middle, end); 0 when the profile turns it off.
+	Reference time.Duration
 
 	Total time.Duration
 }
 
 // String formats b on one line, as `matrix list` prints it.
 func (b Breakdown) String() string {
-	return fmt.Sprintf("%d cells x %d repeats, estimated %s (builds %s for %d servers, start/ready/stop %s, warmup %s, measured %s, cooldown %s)",
+	return fmt.Sprintf("%d cells x %d repeats, estimated %s (builds %s for %d servers, start/ready/stop %s, warmup %s, measured %s, cooldown %s, reference %s)",
 		b.Cells, b.Repeats, round(b.Total), round(b.Build), b.Builds, round(b.Readiness),
-		round(b.Warmup), round(b.Duration), round(b.Cooldown))
+		round(b.Warmup), round(b.Duration), round(b.Cooldown), round(b.Reference))
 }
 
 // round rounds d to the second for display.
@@ -62,7 +65,10 @@ func Estimate(cells []Cell, p Profile, o Overhead) Breakdown {
 		Cooldown:  n * p.Cooldown,
 	}
 	b.Build = time.Duration(b.Builds) * o.Build
-	b.Total = b.Build + b.Readiness + b.Warmup + b.Duration + b.Cooldown
+	if len(cells) > 0 && p.Reference != ReferenceOff {
+		b.Reference = 3 * (o.Start + p.Warmup + p.Duration)
+	}
+	b.Total = b.Build + b.Readiness + b.Warmup + b.Duration + b.Cooldown + b.Reference
 	return b
 }
 

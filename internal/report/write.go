@@ -16,6 +16,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"path/filepath"
 
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
@@ -78,4 +79,33 @@ func RenderHTML(p *Page) ([]byte, error) {
 		return nil, fmt.Errorf("report: rendering: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// WriteAB writes report.html and summary.md of the A/B run in dir: HEAD's
+// side drawn as a run, with the paired verdict against BASE's side (see
+// compare.Options.Paired) in place of a diff between runs. threshold is
+// the A/B's threshold (0: compare.ABThreshold).
+func WriteAB(ctx context.Context, dir string, threshold float64) error {
+	_, base, head, err := results.ReadABRuns(dir)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	diff := compare.Diff(base, head, compare.Options{Paired: true, Threshold: threshold})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	hd := head.Run()
+	page := build(head, func(c *results.Cell) (string, string) { return logTail(hd, c) }, diff)
+	html, err := RenderHTML(page)
+	if err != nil {
+		return err
+	}
+	if err := results.WriteFileAtomic(filepath.Join(dir, HTMLFile), html, 0o644); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := writeSummary(&md, head, diff); err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(filepath.Join(dir, SummaryFile), md.Bytes(), 0o644)
 }

@@ -36,6 +36,10 @@ type Manifest struct {
 	// Shards records, for a merged run, each shard it was made of: where
 	// it ran and which cells it measured (see MergedShard).
 	Shards []MergedShard `json:"shards,omitempty"`
+	// HostCheck is what the host gate saw before the first cell; nil in
+	// runs made before schema 2, and kept from the first session of a
+	// run that was resumed.
+	HostCheck *HostCheck `json:"host_check,omitempty"`
 	// Noise is the run's measured noise: the spread of its cells' repeats
 	// and its A/A reference cell. Nil in runs made before schema 2.
 	Noise *NoiseReport `json:"noise,omitempty"`
@@ -91,6 +95,11 @@ type ProfileInfo struct {
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 	TargetHost  string  `json:"target_host,omitempty"`
 	BudgetNs    int64   `json:"budget_ns,omitempty"`
+	// Reference is the profile's reference cell as written ("" for the
+	// run's first cell, "none"); the cell measured is in Noise.
+	Reference string `json:"reference,omitempty"`
+	// InterferenceCores is the threshold repeats were judged against.
+	InterferenceCores float64 `json:"interference_cores,omitempty"`
 }
 
 // ProfileOf converts a matrix profile to its results form.
@@ -99,7 +108,7 @@ func ProfileOf(p matrix.Profile) ProfileInfo {
 		Name: p.Name, WarmupNs: int64(p.Warmup), DurationNs: int64(p.Duration),
 		Repeat: p.Repeat, CooldownNs: int64(p.Cooldown), Scale: p.Scale, CPUs: p.CPUs,
 		LoadgenCPUs: p.LoadgenCPUs, MemoryBytes: p.Memory, TargetHost: p.TargetHost,
-		BudgetNs: int64(p.Budget),
+		BudgetNs: int64(p.Budget), Reference: p.Reference, InterferenceCores: p.InterferenceCores(),
 	}
 }
 

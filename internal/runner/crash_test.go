@@ -75,7 +75,7 @@ func testMatrix(t *testing.T, servers []string, env map[string]string, duration 
 	for k, v := range env {
 		envs += fmt.Sprintf(", %s: %q", k, v)
 	}
-	y := fmt.Sprintf("version: 1\nprofiles:\n  p: {warmup: 200ms, duration: %s, repeat: 1}\nservers:\n", duration)
+	y := fmt.Sprintf("version: 1\nprofiles:\n  p: {warmup: 200ms, duration: %s, repeat: 1, reference: none, interference: 64}\nservers:\n", duration)
 	for _, name := range servers {
 		y += fmt.Sprintf("  - name: %s\n    protocols: [h1]\n    process: {command: [%q, \"-test.run=^$\"], env: {%s}}\n    ready: {timeout: 20s}\n", name, exe, envs)
 	}

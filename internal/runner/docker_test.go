@@ -52,7 +52,7 @@ func dockerMatrixFor(t *testing.T, duration string) string {
 	hello := filepath.Join(root, "internal/runtime/testdata/hello")
 	y := fmt.Sprintf(`version: 1
 profiles:
-  test: {warmup: 200ms, duration: %s, repeat: 1}
+  test: {warmup: 200ms, duration: %s, repeat: 1, reference: none, interference: 64}
 servers:
   - {name: go-stdlib, protocols: [h1], build: {go: %q}}
   - {name: exits, protocols: [h1], build: {go: %q}, process: {command: ["-exit", "3"]}}
@@ -171,7 +171,7 @@ func TestDockerPackagedServersConform(t *testing.T) {
 	root, _ := filepath.Abs("../..")
 	y := fmt.Sprintf(`version: 1
 profiles:
-  test: {warmup: 200ms, duration: 1s}
+  test: {warmup: 200ms, duration: 1s, reference: none, interference: 64}
 servers:
   - {name: nginx, protocols: [h1], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h1}}
   - {name: nginx-h2c, protocols: [h2c], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h2c}}

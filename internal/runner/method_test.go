@@ -113,7 +113,7 @@ func TestRerunRefusesAnotherMethod(t *testing.T) {
 			[]string{"--runtime docker contradicts the run's runtime process", "a resume measures as the run did"}},
 		{"profile changed", with(rerun, func(r *Request) { r.MatrixPath = variant("duration: 1s, repeat: 1", "duration: 2s, repeat: 1") }),
 			[]string{"profile test in ", "now has duration 2s, the run measured with 1s " + where}},
-		{"cpuset added", with(rerun, func(r *Request) { r.MatrixPath = variant("repeat: 1}", "repeat: 1, loadgen_cpus: \"0\"}") }),
+		{"cpuset added", with(rerun, func(r *Request) { r.MatrixPath = variant("repeat: 1,", "repeat: 1, loadgen_cpus: \"0\",") }),
 			[]string{"now has loadgen_cpus 0, the run measured with (none)"}},
 		{"equal flags", with(rerun, func(r *Request) { r.Runtime, r.Profile, r.Procs = "process", "test", 1 }), nil},
 		{"auto", with(rerun, func(r *Request) { r.Runtime = "auto" }), nil},

@@ -22,7 +22,7 @@ import (
 // commit breaks.
 const nightlyMatrix = `version: 1
 profiles:
-  quick: {warmup: 200ms, duration: 1s}
+  quick: {warmup: 200ms, duration: 1s, reference: none, interference: 64}
 servers:
   - name: go-stdlib
     protocols: [h1, h2c]

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/matrixbench/matrix/internal/hostload"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/internal/runtime"
@@ -37,6 +38,7 @@ func (r *Runner) runRepeat(ctx context.Context, c matrix.Cell, rep, idx int) {
 		rp: results.Repeat{Index: rep, Started: time.Now().UTC(), ServerCPUSeconds: -1}}
 	r.live(fmt.Sprintf("[%d/%d] %s: starting", r.done+1, len(r.opt.Cells), c.ID()))
 	x.run(ctx, idx)
+	x = r.remeasure(ctx, x, idx)
 	if ctx.Err() != nil && x.rp.Status == results.StatusDNF {
 		// A step cut short by the interrupt did not fail on its own.
 		x.rp.Detail = "interrupted: " + x.rp.Detail
@@ -181,14 +183,17 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 	hctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
-	// Server CPU over the measured window: one sample when the warmup
-	// ends, one when the window does.
+	// Server and host CPU over the measured window: one sample when the
+	// warmup ends, one when the window does.
 	var before runtime.Stats
+	var host *hostload.Sampler
+	cpus := x.hostCPUs()
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		sleep(hctx, p.Warmup)
 		before, _ = x.inst.Sample(hctx)
+		host, _ = hostload.Start(cpus)
 	}()
 	res, err := loadgen.Run(hctx, cfg)
 	<-sampled
@@ -201,6 +206,7 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 		x.rp.ServerCPUSeconds = after.CPUSeconds - before.CPUSeconds
 		x.rp.PeakRSSBytes = after.PeakMemoryBytes
 	}
+	x.recordInterference(host, res.ClientCPUNs)
 	select {
 	case <-x.inst.Done():
 		x.fail(results.StatusDNF, results.ReasonDied, "exited during the cell (%s): %s",

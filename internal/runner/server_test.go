@@ -86,7 +86,7 @@ func writeMatrix(t *testing.T, servers map[string]string, scenarios string) (pat
 	if err != nil {
 		t.Fatal(err)
 	}
-	y := "version: 1\nprofiles:\n  test: {warmup: 200ms, duration: 1s, repeat: 1}\n  twice: {warmup: 200ms, duration: 1s, repeat: 2}\nservers:\n"
+	y := "version: 1\nprofiles:\n  test: {warmup: 200ms, duration: 1s, repeat: 1, reference: none, interference: 64}\n  twice: {warmup: 200ms, duration: 1s, repeat: 2, reference: none, interference: 64}\nservers:\n"
 	for _, name := range sortedKeys(servers) {
 		y += fmt.Sprintf("  - name: %s\n    protocols: [h1]\n    process: {command: [%q, \"-test.run=^$\"], env: {%s: %s, RUNNER_TEST_PIDS: %q}}\n    ready: {timeout: 2s}\n",
 			name, exe, serverModeEnv, servers[name], pidDir)

@@ -67,6 +67,9 @@ type Request struct {
 	Command []string
 	// CacheDir is the runtimes' build cache; empty means the default.
 	CacheDir string
+	// StrictHost refuses the run when the host gate warns (another busy
+	// process, a powersave governor, little free disk, leftovers).
+	StrictHost bool
 	Output
 }
 
@@ -78,6 +81,10 @@ type Session struct {
 	// method is what the run a resume or rerun completes recorded about
 	// how it measured; nil for a new run.
 	method *method
+	// leftovers are the servers of dead runners the runtime removed.
+	leftovers []string
+	// hostCheck is what the host gate saw.
+	hostCheck *results.HostCheck
 }
 
 // Prepare checks a request and prepares its run without running a cell:
@@ -110,9 +117,14 @@ func Prepare(ctx context.Context, req Request) (*Session, error) {
 	if err := s.openRuntime(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.gateHost(ctx); err != nil {
+		s.Runtime.Close()
+		return nil, err
+	}
 	if s.Profile.TargetHost == "" {
 		s.Profile.TargetHost = engineHost(ctx, s.Runtime)
 	}
+	s.chooseReference(prevMan == nil)
 	if err := s.openRun(prevMan); err != nil {
 		s.Runtime.Close()
 		return nil, err
@@ -258,6 +270,7 @@ func (s *Session) openRuntime(ctx context.Context) error {
 	for _, r := range removed {
 		fmt.Fprintf(s.Out, "removed a leftover of a runner that is gone: %s\n", r)
 	}
+	s.leftovers = removed
 	if err != nil {
 		fmt.Fprintf(s.Out, "warning: cleaning up leftovers: %v\n", err)
 	}
@@ -299,6 +312,7 @@ func (s *Session) openRun(prev *results.Manifest) error {
 		}
 		s.Manifest.Git = results.GitInfo{Commit: commit, Dirty: dirty}
 		s.Manifest.Loadgen = &results.LoadgenInfo{GOMAXPROCS: s.req.Procs}
+		s.Manifest.HostCheck = s.hostCheck
 	} else {
 		if _, err := s.Run.RemoveTemp(); err != nil {
 			return fmt.Errorf("runner: %w", err)
@@ -316,6 +330,49 @@ func (s *Session) openRun(prev *results.Manifest) error {
 	}
 	s.Manifest.Runtime = runtimeInfo(s.Runtime.Name(), info, s.Profile.TargetHost)
 	return nil
+}
+
+// gateHost runs the host gate (checkHost) before anything is measured.
+func (s *Session) gateHost(ctx context.Context) error {
+	dir := s.req.OutDir
+	if s.Run != nil {
+		dir = s.Run.Dir
+	}
+	hc, err := checkHost(ctx, dir, s.leftovers, s.req.StrictHost, func(line string) { fmt.Fprintln(s.Out, line) })
+	s.hostCheck = hc
+	return err
+}
+
+// chooseReference picks the run's reference cell: the profile's, else the
+// first cell of the run. A resume or rerun measures none; the run keeps
+// the reference it measured.
+func (s *Session) chooseReference(newRun bool) {
+	if !newRun || len(s.Cells) == 0 || s.Profile.Reference == matrix.ReferenceOff {
+		return
+	}
+	if s.Profile.Reference == "" {
+		c := s.Cells[0]
+		for _, x := range s.Cells {
+			if !x.Scenario.Rated() {
+				c = x
+				break
+			}
+		}
+		if !c.Scenario.Rated() {
+			s.Reference = &c
+		}
+		return
+	}
+	all, err := s.Matrix.Cells(matrix.Filter{})
+	if err != nil {
+		return
+	}
+	for _, c := range all {
+		if c.ID() == s.Profile.Reference {
+			s.Reference = &c
+			return
+		}
+	}
 }
 
 // Execute runs the session's cells and closes its runtime.
