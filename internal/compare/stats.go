@@ -179,12 +179,17 @@ func (e Estimate) beyond(up bool, threshold float64) bool {
 	if e.Paired {
 		// The whole interval must lie beyond the band: a pair test on a
 		// quiet box is significant for changes far smaller than anyone
-		// acts on.
+		// acts on. With too few pairs for the test, the "interval" is the
+		// smallest to the largest pair's ratio: every pair must have moved
+		// beyond the band.
 		lo := e.CILo
 		if !up {
 			lo = -e.CIHi
 		}
-		return e.Significant && lo > threshold
+		if math.IsNaN(lo) || lo <= threshold {
+			return false
+		}
+		return !e.Tested || e.Significant
 	}
 	return !e.Tested || e.Significant
 }

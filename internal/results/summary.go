@@ -26,6 +26,10 @@ type Summary struct {
 	MedianRPS float64 `json:"median_rps"`
 	// RPS is the successes per second of each summarised repeat, in order.
 	RPS []float64 `json:"rps"`
+	// Spread is how RPS scatters (coefficient of variation, min, max): the
+	// cell's own noise, from which the run's noise floor is taken. Nil in
+	// files written before schema 2 recorded it.
+	Spread *Spread `json:"spread,omitempty"`
 	// LatencyNs are percentiles of the merged histogram, in nanoseconds
 	// (the histograms have microsecond resolution).
 	LatencyNs Latency `json:"latency_ns"`
@@ -106,6 +110,8 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 		return nil, nil
 	}
 	s.MedianRPS = median(s.RPS)
+	spread := SpreadOf(s.RPS)
+	s.Spread = &spread
 	s.ServerCPUSeconds = medianOr(srvCPU, -1)
 	s.ClientCPUSeconds = medianOr(cliCPU, -1)
 	s.Protocol = strings.Join(sortedKeys(protos), ",")

@@ -64,7 +64,7 @@ type ABSession struct {
 // bad revisions, a matrix file missing at one revision, a dirty tree named
 // as BASE, servers absent at one side or built from outside the
 // repository are all usage errors, found before anything runs.
-func PrepareAB(ctx context.Context, req ABRequest) (s *ABSession, err error) {
+func PrepareAB(ctx context.Context, req ABRequest) (_ *ABSession, err error) {
 	if req.Pairs <= 0 {
 		req.Pairs = DefaultPairs
 	}
@@ -75,7 +75,7 @@ func PrepareAB(ctx context.Context, req ABRequest) (s *ABSession, err error) {
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	s = &ABSession{Pair: pair, procs: req.Procs}
+	s := &ABSession{Pair: pair, procs: req.Procs}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -194,7 +194,7 @@ func (s *ABSession) makeRun(req ABRequest, prof matrix.Profile, baseCells, headC
 		man.HostCheck = hc
 		man.Filters = results.Filters{Servers: s.AB.Servers, Scenarios: req.Filter.Scenarios, Cells: req.Filter.CellGlobs}
 		man.Runtime = runtimeInfo(s.runtime.Name(), info, prof.TargetHost)
-		return Options{Matrix: m, Profile: prof, Cells: cells, Runtime: s.runtime, Run: run, Manifest: man, Output: req.Output}, nil
+		return Options{Matrix: m, Profile: prof, Cells: cells, Runtime: s.runtime, Run: run, Manifest: man, Side: dir, Output: req.Output}, nil
 	}
 	if s.base, err = side(results.ABBaseDir, s.Pair.BaseMatrix, baseCells, s.Pair.Base); err != nil {
 		return err

@@ -62,8 +62,8 @@ func (r *Runner) remeasure(ctx context.Context, x *repeat, idx int) *repeat {
 		return x
 	}
 	first := x.rp.Interference.Cores
-	fmt.Fprintf(r.opt.Out, "[%d/%d] %s: other work used %.2f cores during repeat %d (threshold %.2f); measuring it again\n",
-		r.done+1, len(r.opt.Cells), x.cell.ID(), first, x.rp.Index, x.rp.Interference.Threshold)
+	fmt.Fprintf(r.opt.Out, "%s[%d/%d] %s: other work used %.2f cores during repeat %d (threshold %.2f); measuring it again\n",
+		r.sidePrefix(), r.done+1, len(r.opt.Cells), x.cell.ID(), first, x.rp.Index, x.rp.Interference.Threshold)
 	y := &repeat{r: r, cell: x.cell, sc: x.sc, cr: x.cr,
 		rp: results.Repeat{Index: x.rp.Index, Started: time.Now().UTC(), ServerCPUSeconds: -1}}
 	y.run(ctx, idx)

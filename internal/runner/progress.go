@@ -49,7 +49,7 @@ func (r *Runner) eta() string {
 // reportCell prints one line for a finished cell.
 func (r *Runner) reportCell(cr *results.Cell) {
 	r.live("")
-	line := fmt.Sprintf("[%d/%d] %-32s %-8s", r.done, len(r.opt.Cells), cr.ID(), cr.Status)
+	line := fmt.Sprintf("%s[%d/%d] %-32s %-8s", r.sidePrefix(), r.done, len(r.opt.Cells), cr.ID(), cr.Status)
 	if s := cr.Summary; s != nil && s.Repeats > 0 {
 		line += fmt.Sprintf(" %10.0f req/s  p99 %-9s errors %d", s.MedianRPS,
 			time.Duration(s.LatencyNs.P99).Round(time.Microsecond), s.Errors)
@@ -58,6 +58,14 @@ func (r *Runner) reportCell(cr *results.Cell) {
 		line += fmt.Sprintf("  %s: %s", cr.Reason, firstLine(cr.Detail))
 	}
 	fmt.Fprintln(r.opt.Out, line)
+}
+
+// sidePrefix starts the lines of one side of a same-run A/B.
+func (r *Runner) sidePrefix() string {
+	if r.opt.Side == "" {
+		return ""
+	}
+	return r.opt.Side + " "
 }
 
 // printTable prints the matrix: scenarios as rows, servers as columns,

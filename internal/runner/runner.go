@@ -56,6 +56,10 @@ type Options struct {
 	Rerun bool
 	// Grace is how long a server may take to stop; default DefaultGrace.
 	Grace time.Duration
+	// Side, when set, names the side of a same-run A/B this execution
+	// measures ("base", "head"): its lines start with it, and the final
+	// table is left to the A/B's verdict.
+	Side string
 	// Reference, when not nil, is the cell measured again at the start,
 	// the middle and the end of the execution (the run's A/A reference);
 	// nil measures none (a resume or rerun keeps the run's).
@@ -250,7 +254,9 @@ func (r *Runner) finish(ctx context.Context) (Outcome, error) {
 		return out, err
 	}
 	r.writeBeat(r.opt.Manifest.State)
-	r.printTable()
+	if r.opt.Side == "" {
+		r.printTable()
+	}
 	return out, nil
 }
 

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/matrixbench/matrix/internal/compare"
+	"github.com/matrixbench/matrix/internal/results"
+)
+
+// abServer is the throwaway repository's server: the matrix contract over
+// HTTP/1.1, with a fixed amount of hashing per request (rounds of SHA-256
+// over 32 bytes), so that a commit changing "rounds" changes its CPU per
+// request by a known ratio.
+const abServer = `package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+const rounds = %d
+
+func work() byte {
+	var sum [32]byte
+	for i := 0; i < rounds; i++ {
+		sum = sha256.Sum256(sum[:])
+	}
+	return sum[0]
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-version" {
+		fmt.Println("abtest", rounds)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = []string{"text/plain"}
+		if work() == 1 {
+			w.Header()["X-Rare"] = []string{"1"}
+		}
+		io.WriteString(w, "Hello, World!")
+	})
+	mux.HandleFunc("GET /json", func(w http.ResponseWriter, r *http.Request) {
+		work()
+		w.Header()["Content-Type"] = []string{"application/json"}
+		io.WriteString(w, ` + "`" + `{"message":"Hello, World!"}` + "`" + `)
+	})
+	mux.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		work()
+		io.WriteString(w, strconv.FormatInt(n, 10))
+	})
+	if err := http.ListenAndServe(os.Getenv("HOST")+":"+os.Getenv("PORT"), mux); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+`
+
+// abMatrix runs the server pinned to CPU 1 and the load generator to CPU 0,
+// so that the server's CPU per request sets the pace.
+const abMatrix = `version: 1
+profiles:
+  ab: {warmup: 300ms, duration: 1500ms, cpus: "1", loadgen_cpus: "0"}
+servers:
+  - {name: abtest, protocols: [h1], build: {go: ./server}}
+scenarios:
+  - {name: get, protocol: h1, method: GET, path: /, connections: 16}
+  - {name: get-json, protocol: h1, method: GET, path: /json, connections: 16}
+  - {name: post-4k, protocol: h1, method: POST, path: /upload, body_size: 4096, connections: 16}
+`
+
+// abRepo makes a git repository holding the server (with rounds as given)
+// and the matrix, committed; it returns the repository's directory.
+func abRepo(t *testing.T, rounds int) string {
+	t.Helper()
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "server"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "server", "go.mod"), []byte("module abtest\n\ngo 1.26\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "server", "main.go"), []byte(fmt.Sprintf(abServer, rounds)), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "matrix.yaml"), []byte(abMatrix), 0o644))
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "base")
+	return dir
+}
+
+// abCommit commits the server with rounds changed.
+func abCommit(t *testing.T, dir string, rounds int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "server", "main.go"), []byte(fmt.Sprintf(abServer, rounds)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "commit", "-q", "-am", fmt.Sprintf("rounds %d", rounds))
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.invalid"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// cpuPerRequest is the server's own CPU per request over a side's
+// measured windows: the true cost the A/B should find.
+func cpuPerRequest(run *results.RunData, id string) float64 {
+	var cpu, reqs float64
+	for _, r := range run.Cells[id].Repeats {
+		if r.Summarised() && r.ServerCPUSeconds > 0 {
+			cpu += r.ServerCPUSeconds
+			reqs += float64(r.Result.Requests)
+		}
+	}
+	return cpu / reqs
+}
+
+// TestABFindsRegressions commits a change that costs the server more CPU
+// per request and checks that `matrix ab HEAD~1 HEAD` calls it: about 20 %
+// on every row, about 5 % at least on the GET rows. The detected change is
+// logged beside the true one (the server's own CPU per request).
+//
+// It runs alone in make test (a pinned, CPU-bound server measured while
+// other packages' tests run would be judged on their noise).
+func TestABFindsRegressions(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		from, to  int
+		mustFind  []string // cells that must be REGRESSED
+		threshold string
+	}{
+		{"20pct", 2000, 2500, []string{"get/abtest", "get-json/abtest", "post-4k/abtest"}, "2"},
+		{"5pct", 2000, 2130, []string{"get/abtest", "get-json/abtest"}, "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := abRepo(t, tc.from)
+			abCommit(t, repo, tc.to)
+			out := filepath.Join(t.TempDir(), "results")
+			code, stdout, stderr := captureRun("ab", "HEAD~1", "HEAD", "--matrix", filepath.Join(repo, "matrix.yaml"),
+				"--runtime", "process", "--out", out, "--threshold", tc.threshold)
+			if code != exitFailedCells {
+				t.Fatalf("exit %d, want 1 (regressed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			dirs, _ := filepath.Glob(filepath.Join(out, "*", results.ABFile))
+			if len(dirs) != 1 {
+				t.Fatalf("A/B runs %v, want one", dirs)
+			}
+			_, base, head, err := results.ReadABRuns(filepath.Dir(dirs[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := compare.Diff(base, head, compare.Options{Paired: true})
+			kinds := map[string]compare.Kind{}
+			for _, c := range res.Cells {
+				kinds[c.ID] = c.Kind
+				if c.RPS == nil {
+					continue
+				}
+				trueChange := cpuPerRequest(head, c.ID)/cpuPerRequest(base, c.ID) - 1
+				t.Logf("%s: %s; req/s %+.1f%% [%+.1f%%, %+.1f%%] p=%.3f; server CPU per request %+.1f%%",
+					c.ID, c.Kind, 100*c.RPS.Change, 100*c.RPS.CILo, 100*c.RPS.CIHi, c.RPS.P, 100*trueChange)
+			}
+			for _, id := range tc.mustFind {
+				if kinds[id] != compare.Regressed {
+					t.Errorf("%s: %s, want regressed\n%s", id, kinds[id], stdout)
+				}
+			}
+			if !strings.Contains(stdout, "REGRESSED") || !strings.Contains(stdout, "pairs of adjacent repeats (ABBA order)") {
+				t.Errorf("the verdict does not say REGRESSED or how it judged:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// TestABBadInput checks that each mistake is refused before anything runs,
+// with exit 2 and a message naming it.
+func TestABBadInput(t *testing.T) {
+	t.Parallel()
+	repo := abRepo(t, 10)
+	mf := filepath.Join(repo, "matrix.yaml")
+	dirty := abRepo(t, 10)
+	if err := os.WriteFile(filepath.Join(dirty, "server", "main.go"), []byte(fmt.Sprintf(abServer, 11)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown revision", []string{"ab", "nope", "HEAD", "--matrix", mf}, `unknown revision "nope"`},
+		{"dirty tree as BASE", []string{"ab", "HEAD", "HEAD", "--matrix", filepath.Join(dirty, "matrix.yaml")}, "uncommitted changes"},
+		{"server absent", []string{"ab", "HEAD", "HEAD", "--matrix", mf, "--server", "zzz"}, `server "zzz" does not exist`},
+		{"one revision", []string{"ab", "HEAD", "--matrix", mf}, "want BASE and HEAD"},
+		{"too few pairs", []string{"ab", "HEAD", "HEAD", "--matrix", mf, "--repeat", "0"}, "--repeat 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "results")
+			code, stdout, stderr := captureRun(append(tc.args, "--out", out)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d (want 2), stderr does not say %q\nstdout:\n%s\nstderr:\n%s", code, tc.want, stdout, stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a refused A/B made %s", out)
+			}
+		})
+	}
+	// Nothing changed and no server named: nothing to measure, exit 0.
+	code, stdout, stderr := captureRun("ab", "HEAD", "HEAD", "--matrix", mf, "--out", filepath.Join(t.TempDir(), "r"))
+	if code != exitOK || !strings.Contains(stdout, "nothing to measure") || !strings.Contains(stdout, "unchanged between the revisions, not measured: abtest") {
+		t.Errorf("A/A without --server: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
