@@ -227,6 +227,11 @@ func short(commit string) string {
 // before the next starts. HEAD's side measures the run's reference cell.
 func (s *ABSession) Execute(ctx context.Context) (Outcome, error) {
 	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(s.procs))
+	restore, err := runtime.PinProcess(s.head.Profile.LoadgenCPUs)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer restore()
 	rb, rh := New(s.base), New(s.head)
 	if err := rb.Begin(ctx); err != nil {
 		return Outcome{}, err

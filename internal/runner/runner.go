@@ -125,6 +125,11 @@ func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
 		// the process's.
 		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(lg.GOMAXPROCS))
 	}
+	restore, err := runtime.PinProcess(r.opt.Profile.LoadgenCPUs)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer restore()
 	if err := r.Begin(ctx); err != nil {
 		return Outcome{}, err
 	}
