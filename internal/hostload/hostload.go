@@ -147,8 +147,16 @@ func (w Window) Resolution() float64 {
 // Server and client CPU that ran outside the watched CPUs are subtracted
 // all the same, which can hide interference; watch the union of their
 // cpusets, or the whole host when either is not pinned.
+//
+// Interrupt time (IRQSeconds) is left out of the remainder: on a benchmark
+// host it is the loopback traffic's own network processing (softirq), which
+// the kernel charges to whichever context the tick lands in, so a server
+// that sends and receives more shows more of it. Counting it as other work
+// called a busy server's own packets interference (measured here: 0.1 to
+// 0.4 s of softirq per 1.5 s window, more for the side whose responses were
+// slower). Steal stays in: it is another guest's work.
 func (w Window) Remainder(serverCPUSeconds, clientCPUSeconds float64) float64 {
-	rest := w.HostBusySeconds - serverCPUSeconds - clientCPUSeconds
+	rest := w.HostBusySeconds - w.IRQSeconds - serverCPUSeconds - clientCPUSeconds
 	if rest < w.Resolution() || w.Elapsed <= 0 {
 		return 0
 	}
