@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matrixbench/matrix/internal/compare"
 	"github.com/matrixbench/matrix/internal/results"
@@ -226,5 +227,66 @@ func TestABBadInput(t *testing.T) {
 	code, stdout, stderr := captureRun("ab", "HEAD", "HEAD", "--matrix", mf, "--out", filepath.Join(t.TempDir(), "r"))
 	if code != exitOK || !strings.Contains(stdout, "nothing to measure") || !strings.Contains(stdout, "unchanged between the revisions, not measured: abtest") {
 		t.Errorf("A/A without --server: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestHogIsInterference runs the same commit twice, the second time with a
+// CPU hog on the server's core during the first part of the run: the
+// hogged cells are suspect (interference), figures kept, and `matrix diff`
+// of the two runs calls nothing REGRESSED. It runs alone in make test, as
+// TestABFindsRegressions does.
+func TestHogIsInterference(t *testing.T) {
+	repo := abRepo(t, 2000)
+	mf := filepath.Join(repo, "matrix.yaml")
+	out := filepath.Join(t.TempDir(), "results")
+	// Three repeats give each run a noise floor.
+	args := []string{"run", "--matrix", mf, "--profile", "ab", "--runtime", "process", "--out", out}
+	mf3 := filepath.Join(repo, "matrix3.yaml")
+	if err := os.WriteFile(mf3, []byte(strings.Replace(abMatrix, `loadgen_cpus: "0"}`, `loadgen_cpus: "0", repeat: 3}`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args[2] = mf3
+	code, stdout, stderr := captureRun(args...)
+	if code != exitOK {
+		t.Fatalf("quiet run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// The hog spins on CPU 1, the server's, for the first 12 s of the
+	// second run: long enough to outlast a repeat measured again.
+	hog := exec.Command("taskset", "-c", "1", "sh", "-c", "while :; do :; done")
+	if err := hog.Start(); err != nil {
+		t.Fatalf("starting the hog: %v", err)
+	}
+	stopHog := func() { hog.Process.Kill(); hog.Wait() }
+	defer stopHog()
+	go func() { <-time.After(12 * time.Second); stopHog() }()
+	code, stdout, stderr = captureRun(args...)
+	t.Logf("hogged run:\n%s", stdout)
+	if code != exitFailedCells || !strings.Contains(stdout, "interference") {
+		t.Fatalf("hogged run: exit %d, want 1 with suspect (interference) cells\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "manifest.json"))
+	if len(runs) != 2 {
+		t.Fatalf("runs %v, want 2", runs)
+	}
+	for i, m := range runs {
+		run, err := results.ReadRun(filepath.Dir(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := run.Manifest.Noise
+		if n == nil || n.Reference == nil || len(n.Reference.Samples) != 3 || n.Cells != 3 || n.Floor <= 0 {
+			t.Errorf("run %d: noise %+v, want 3 cells with a floor and a reference measured 3 times", i+1, n)
+		}
+		if i == 1 {
+			c := run.Cells["get/abtest"]
+			if c == nil || c.Reason != results.ReasonInterference || !c.Repeats[0].Interference.Remeasured || c.Repeats[0].Interference.Cores <= 0.1 {
+				t.Errorf("hogged get/abtest: %+v, want suspect (interference) with its first repeat measured again", c)
+			}
+		}
+	}
+	code, stdout, stderr = captureRun("diff", filepath.Dir(runs[0]), filepath.Dir(runs[1]))
+	t.Logf("diff:\n%s", stdout)
+	if code != exitOK || strings.Contains(stdout, "REGRESSED") || !strings.Contains(stdout, "not judged: other work on the host interfered") {
+		t.Errorf("diff: exit %d, want 0 with the hogged cells not judged\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

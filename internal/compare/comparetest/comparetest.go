@@ -51,6 +51,9 @@ type Run struct {
 	MergedFrom []string
 	// Seed varies the noise between runs.
 	Seed uint64
+	// Noise goes into the manifest as given: the run's noise floor and
+	// reference cell.
+	Noise *results.NoiseReport
 }
 
 // Write writes run under resultsDir and returns its directory.
@@ -75,7 +78,7 @@ func Write(t testing.TB, resultsDir string, run Run) string {
 		Git:     results.GitInfo{Commit: run.Commit, Dirty: run.Dirty},
 		Host: results.HostInfo{Hostname: "bench", CPUModel: "Test CPU @ 3.0GHz", Cores: 2, Kernel: "6.1.0",
 			OS: "linux", Arch: "amd64", GoVersion: "go1.26"},
-		LoadgenVersion: run.Loadgen, Shard: run.Shard, MergedFrom: run.MergedFrom,
+		LoadgenVersion: run.Loadgen, Shard: run.Shard, MergedFrom: run.MergedFrom, Noise: run.Noise,
 	}
 	rng := rand.New(rand.NewPCG(run.Seed, 7))
 	for _, cs := range run.Cells {
