@@ -79,7 +79,7 @@ func boxMove(base, head *results.Manifest, threshold float64) *BoxMove {
 		return nil
 	}
 	return &BoxMove{
-		Cell: rb.Cell, Base: medianFloat(rb.RPS()), Head: medianFloat(rh.RPS()),
+		Cell: rb.Cell, Base: results.Median(rb.RPS()), Head: results.Median(rh.RPS()),
 		RPS: move, P99: RefChange(rb.P99(), rh.P99()),
 	}
 }

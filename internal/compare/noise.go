@@ -1,6 +1,10 @@
 package compare
 
-import "math"
+import (
+	"math"
+
+	"github.com/matrixbench/matrix/internal/results"
+)
 
 // A diff between two runs must not call noise a regression. Two figures
 // guard it besides the per-cell test: each run's noise floor (the typical
@@ -35,7 +39,7 @@ func Within(change, band float64) bool {
 // It is NaN when a side has no measurement or a median that is not
 // positive.
 func RefChange(base, head []float64) float64 {
-	b, h := medianFloat(base), medianFloat(head)
+	b, h := results.Median(base), results.Median(head)
 	if !(b > 0) || !(h > 0) {
 		return math.NaN()
 	}

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
+
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 // A same-run A/B measures the base build (A) and the head build (B) of one
@@ -146,7 +147,7 @@ func comparePaired(pairs []Pair, alpha, confidence float64) (PairedEstimate, err
 		d[i] = math.Log(p.Head) - math.Log(p.Base)
 	}
 	e := PairedEstimate{Pairs: len(pairs), MinP: MinPairedP(len(pairs))}
-	e.MedianRatio = math.Expm1(medianFloat(d))
+	e.MedianRatio = math.Expm1(results.Median(d))
 	est, lo, hi, level := hodgesLehmann(d, confidence)
 	e.Change, e.CILo, e.CIHi, e.CILevel = math.Expm1(est), math.Expm1(lo), math.Expm1(hi), level
 	t := signedRankTest(d)
@@ -193,19 +194,4 @@ func (e PairedEstimate) Judge(higherIsBetter bool, band float64) Kind {
 // or too much noise to see a change of that size; say so rather than "~".
 func (e PairedEstimate) Resolved(band float64) bool {
 	return e.CILevel >= Confidence && e.CILo >= -band && e.CIHi <= band
-}
-
-// medianFloat returns the median of xs (the mean of the middle two for an
-// even count); NaN when empty.
-func medianFloat(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/matrixbench/matrix/internal/compare"
+	"github.com/matrixbench/matrix/internal/results"
 )
 
 // A nightly history of a cell's req/s is noisy: one bad night is the
@@ -90,7 +91,7 @@ func FindSteps(series []SeriesPoint, opt StepOptions) []Step {
 	steps := make([]Step, len(f.splits))
 	for k, s := range f.splits {
 		lo, hi := f.bounds(k)
-		b, a := stepMedian(y[lo:s]), stepMedian(y[s:hi])
+		b, a := results.Median(y[lo:s]), results.Median(y[s:hi])
 		last, first := f.edges(s, b, a)
 		steps[k] = Step{
 			Index: idx[s], Before: math.Exp(b), After: math.Exp(a), Change: math.Expm1(a - b),
@@ -113,7 +114,7 @@ func seriesNoise(y []float64) float64 {
 	for i := range d {
 		d[i] = math.Abs(y[i+1] - y[i])
 	}
-	return 1.4826 * stepMedian(d) / math.Sqrt2
+	return 1.4826 * results.Median(d) / math.Sqrt2
 }
 
 // stepFinder holds the state of one binary segmentation.
@@ -180,7 +181,7 @@ func (f *stepFinder) prune() {
 		weakest, weakestSize := -1, math.Inf(1)
 		for k, s := range f.splits {
 			lo, hi := f.bounds(k)
-			d := stepMedian(f.y[s:hi]) - stepMedian(f.y[lo:s])
+			d := results.Median(f.y[s:hi]) - results.Median(f.y[lo:s])
 			if !f.large(d) && math.Abs(d) < weakestSize {
 				weakest, weakestSize = k, math.Abs(d)
 			}
@@ -208,8 +209,8 @@ func (f *stepFinder) large(d float64) bool {
 // accepted difference, in logarithms.
 func (f *stepFinder) step(lo, s, hi int) (size float64, ok bool) {
 	for w := f.opt.MinRun; w <= stepWindowRuns*f.opt.MinRun; w++ {
-		b := stepMedian(f.y[max(lo, s-w):s])
-		a := stepMedian(f.y[s:min(hi, s+w)])
+		b := results.Median(f.y[max(lo, s-w):s])
+		a := results.Median(f.y[s:min(hi, s+w)])
 		d := math.Abs(a - b)
 		if d > size && f.large(a-b) && f.held(s, b, a) {
 			size, ok = d, true
@@ -229,21 +230,6 @@ func (f *stepFinder) held(s int, b, a float64) bool {
 		}
 	}
 	return true
-}
-
-// stepMedian returns the median of xs (the mean of the middle two for an
-// even count); NaN when empty.
-func stepMedian(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // CellSteps returns the steps in a cell's req/s across the runs of h,

@@ -106,6 +106,6 @@ func RunNoise(cells []Spread) Noise {
 	if len(cvs) == 0 {
 		return Noise{}
 	}
-	m := median(cvs)
+	m := Median(cvs)
 	return Noise{Cells: len(cvs), MedianCV: m, Floor: NoiseFloorFactor * m}
 }

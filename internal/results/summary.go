@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -109,7 +110,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 	if s.Repeats == 0 {
 		return nil, nil
 	}
-	s.MedianRPS = median(s.RPS)
+	s.MedianRPS = Median(s.RPS)
 	spread := SpreadOf(s.RPS)
 	s.Spread = &spread
 	s.ServerCPUSeconds = medianOr(srvCPU, -1)
@@ -212,9 +213,13 @@ func checkGeometry(s string) error {
 	return nil
 }
 
-// median returns the median of xs (the mean of the middle two for an even
-// count); xs must not be empty.
-func median(xs []float64) float64 {
+// Median returns the median of xs (the mean of the middle two for an even
+// count); NaN when xs is empty. Summaries, noise figures, the A/B verdict
+// and history's steps all take medians this one way.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	n := len(s)
@@ -229,7 +234,7 @@ func medianOr(xs []float64, def float64) float64 {
 	if len(xs) == 0 {
 		return def
 	}
-	return median(xs)
+	return Median(xs)
 }
 
 // DominantClass returns the error class with the most errors in by and
