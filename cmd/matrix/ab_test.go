@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +259,11 @@ func TestHogIsInterference(t *testing.T) {
 	}
 	stopHog := func() { hog.Process.Kill(); hog.Wait() }
 	defer stopHog()
+	// The host gate names the hog; --strict-host refuses to run beside it.
+	code, stdout, stderr = captureRun(append(slices.Clone(args), "--strict-host")...)
+	if code != exitUsage || !strings.Contains(stdout, "warning: host: busy: pid") || !strings.Contains(stderr, "--strict-host: the host is not quiet") {
+		t.Errorf("--strict-host beside a hog: exit %d, want 2 naming the busy process\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
 	go func() { <-time.After(12 * time.Second); stopHog() }()
 	code, stdout, stderr = captureRun(args...)
 	t.Logf("hogged run:\n%s", stdout)

@@ -23,7 +23,8 @@ Also writes RUN/summary.md for CI logs. With --base, both also show the
 diff against that run (see 'matrix diff -h').
 
 RUN and --base are each a run directory, a run id under --results, or a git
-revision (the newest run made at that commit).
+revision (the newest run made at that commit). An A/B run (matrix ab) is
+drawn as an A/B: HEAD's side, with the paired verdict against BASE's.
 
 Flags:
   --base RUN       compare with this run
@@ -57,6 +58,14 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return r.Dir, true
 	}
+	if dir, ok := abDir(pos[0], *resultsDir); ok {
+		if err := report.WriteAB(ctx, dir, 0); err != nil {
+			fmt.Fprintf(stderr, "matrix report: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s\n%s\n", filepath.Join(dir, report.HTMLFile), filepath.Join(dir, report.SummaryFile))
+		return 0
+	}
 	runDir, ok := resolve(pos[0])
 	if !ok {
 		return 2
@@ -73,4 +82,15 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "%s\n%s\n", filepath.Join(runDir, report.HTMLFile), filepath.Join(runDir, report.SummaryFile))
 	return 0
+}
+
+// abDir returns the A/B run that arg names, as a directory or as a run id
+// under resultsDir.
+func abDir(arg, resultsDir string) (string, bool) {
+	for _, dir := range []string{arg, filepath.Join(resultsDir, arg)} {
+		if results.IsAB(dir) {
+			return dir, true
+		}
+	}
+	return "", false
 }
