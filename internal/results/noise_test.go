@@ -54,3 +54,21 @@ func TestRunNoise(t *testing.T) {
 
 // closeFrac compares fractions to within rounding.
 func closeFrac(a, b float64) bool { return math.Abs(a-b) <= 1e-12 }
+
+// TestReferenceLeavesOutInterference checks that a reference sample taken
+// while the rest of the host was busy is not used: not in the reference's
+// req/s, nor its range, nor the run's floor.
+func TestReferenceLeavesOutInterference(t *testing.T) {
+	ref := &Reference{Cell: "get/a", Samples: []ReferenceSample{
+		{At: RefStart, Status: StatusOK, RPS: 500, P99Ns: 2e6, Interference: &Interference{Cores: 0.5, Threshold: 0.1}},
+		{At: RefMiddle, Status: StatusOK, RPS: 1000, P99Ns: 1e6, Interference: &Interference{Cores: 0.02, Threshold: 0.1}},
+		{At: RefEnd, Status: StatusOK, RPS: 1010, P99Ns: 1e6},
+	}}
+	n := NoiseOf(nil, ref)
+	if got := ref.RPS(); len(got) != 2 || got[0] != 1000 {
+		t.Errorf("reference req/s %v, want the two quiet samples", got)
+	}
+	if ref.Drift != 0 || n.Floor > 0.02 {
+		t.Errorf("drift %v, floor %v: the hogged start sample counted", ref.Drift, n.Floor)
+	}
+}

@@ -54,9 +54,13 @@ type ReferenceSample struct {
 	Interference *Interference `json:"interference,omitempty"`
 }
 
-// usable reports whether the sample's figures may be compared.
+// usable reports whether the sample's figures may be compared: it
+// measured, and the rest of the host did not take more CPU than allowed
+// meanwhile (a hogged reference would make the box look slower than it is,
+// and every other cell look faster once normalized by it).
 func (s ReferenceSample) usable() bool {
-	return (s.Status == StatusOK || s.Status == StatusSuspect && s.Reason == ReasonClientBound) && s.RPS > 0
+	return (s.Status == StatusOK || s.Status == StatusSuspect && s.Reason == ReasonClientBound) && s.RPS > 0 &&
+		!s.Interference.Over()
 }
 
 // RPS returns the req/s of the usable samples, in run order.

@@ -67,7 +67,9 @@ func (r *Runner) recordNoise() {
 			}
 			cr = c
 		}
-		if cr.Summary != nil && (cr.Status == results.StatusOK || cr.Status == results.StatusSuspect) {
+		// A cell the host interfered with is marked already; its spread
+		// is the interference's, not the machine's usual noise.
+		if cr.Summary != nil && (cr.Status == results.StatusOK || cr.Status == results.StatusSuspect && cr.Reason != results.ReasonInterference) {
 			spreads = append(spreads, results.SpreadOf(cr.Summary.RPS))
 		}
 	}
