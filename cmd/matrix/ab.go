@@ -95,6 +95,7 @@ func parseAB(args []string) (*abFlags, error) {
 		return nil, fmt.Errorf("--procs %d: want at least 1", r.Procs)
 	}
 	r.Base, r.Head = pos[0], pos[1]
+	r.Threshold = f.threshold / 100
 	return f, nil
 }
 

@@ -306,7 +306,7 @@ func TestHogIsInterference(t *testing.T) {
 	}
 	code, stdout, stderr = captureRun("diff", filepath.Dir(runs[0]), filepath.Dir(runs[1]))
 	t.Logf("diff:\n%s", stdout)
-	if code != exitOK || strings.Contains(stdout, "REGRESSED") || !strings.Contains(stdout, "not judged: other work on the host interfered") {
-		t.Errorf("diff: exit %d, want 0 with the hogged cells not judged\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	if code != exitOK || strings.Contains(stdout, "REGRESSED") || !strings.Contains(stdout, "other work on the host interfered") {
+		t.Errorf("diff: exit %d, want 0 with the hogged repeats left out\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

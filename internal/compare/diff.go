@@ -88,9 +88,12 @@ type CellDiff struct {
 	// Method lists what was measured differently; non-empty means the
 	// figures are shown but not judged and stay out of the means.
 	Method []string `json:"method_changes,omitempty"`
-	// NotJudged says why the figures, though shown, are not judged (a
-	// side whose repeats the rest of the host interfered with).
+	// NotJudged says why the figures, though shown, are not judged (every
+	// repeat of a side was interfered with).
 	NotJudged string `json:"not_judged,omitempty"`
+	// Interference says which repeats were left out because the rest of
+	// the host took CPU during them; the verdict is on the others.
+	Interference string `json:"interference,omitempty"`
 	// Regression is set when the cell makes the diff fail.
 	Regression bool `json:"regression"`
 }
@@ -225,7 +228,10 @@ func diffCell(id string, b, h *results.Cell, runMethod []string, j judge) CellDi
 	}
 	cd.RPS = j.estimate(b, h, rpsSample, rpsOf, j.box.rpsChange())
 	cd.P99 = j.estimate(b, h, p99Sample, p99Of, j.box.p99Change())
-	cd.NotJudged = notJudged(b, h)
+	cd.Interference = notJudged(b, h, cd.RPS)
+	if cd.RPS == nil && cd.P99 == nil && cd.Interference != "" && b != nil && h != nil && b.Summary != nil && h.Summary != nil {
+		cd.NotJudged = cd.Interference
+	}
 	cd.Kind = classify(&cd, j.band)
 	cd.Regression = cd.Kind == NewDNF || cd.Kind == Regressed
 	return cd

@@ -105,14 +105,14 @@ func (b *BoxMove) p99Change() float64 {
 type metricOf func(r *results.Repeat) (float64, bool)
 
 func rpsOf(r *results.Repeat) (float64, bool) {
-	if !r.Summarised() || r.Result.RPS <= 0 {
+	if !r.Summarised() || r.Interference.Over() || r.Result.RPS <= 0 {
 		return 0, false
 	}
 	return r.Result.RPS, true
 }
 
 func p99Of(r *results.Repeat) (float64, bool) {
-	if !r.Summarised() || r.Result.LatencyNs.P99 <= 0 {
+	if !r.Summarised() || r.Interference.Over() || r.Result.LatencyNs.P99 <= 0 {
 		return 0, false
 	}
 	return float64(r.Result.LatencyNs.P99), true
@@ -124,11 +124,11 @@ func p99Of(r *results.Repeat) (float64, bool) {
 // verdict (test, interval and band) is on the change the cell would show
 // had the machine not moved; RawChange keeps the change as measured.
 func (j judge) estimate(b, h *results.Cell, sample func(*results.Cell) (Sample, bool), of metricOf, move float64) *Estimate {
-	bs, ok := sample(b)
+	bs, ok := cleanSample(b, sample, of)
 	if !ok {
 		return nil
 	}
-	hs, ok := sample(h)
+	hs, ok := cleanSample(h, sample, of)
 	if !ok {
 		return nil
 	}
@@ -189,22 +189,54 @@ func pairedEstimate(b, h *results.Cell, bs, hs Sample, of metricOf) Estimate {
 	return e
 }
 
-// notJudged says why a cell's figures are not judged: a side marked
-// suspect because the rest of the host took CPU during its measurement
-// measured the host, not the server.
-func notJudged(b, h *results.Cell) string {
-	var sides []string
-	if b != nil && b.Status == results.StatusSuspect && b.Reason == results.ReasonInterference {
-		sides = append(sides, "base")
+// cleanSample is a cell's sample without the repeats the rest of the host
+// interfered with (they measured the host, not the server). When none was
+// left out it is the cell's own sample, whose center is the published
+// figure; otherwise the center is the median of what is left. ok is false
+// when nothing is left.
+func cleanSample(c *results.Cell, sample func(*results.Cell) (Sample, bool), of metricOf) (Sample, bool) {
+	s, ok := sample(c)
+	if !ok || interfered(c) == 0 {
+		return s, ok
 	}
-	if h != nil && h.Status == results.StatusSuspect && h.Reason == results.ReasonInterference {
-		sides = append(sides, "head")
+	var vals []float64
+	for i := range c.Repeats {
+		if v, ok := of(&c.Repeats[i]); ok {
+			vals = append(vals, v)
+		}
 	}
-	switch len(sides) {
-	case 0:
+	if len(vals) == 0 {
+		return Sample{}, false
+	}
+	return Sample{Center: results.Median(vals), Values: vals}, true
+}
+
+// interfered counts a cell's repeats with figures that the rest of the
+// host interfered with.
+func interfered(c *results.Cell) int {
+	if c == nil {
+		return 0
+	}
+	n := 0
+	for i := range c.Repeats {
+		if c.Repeats[i].Summarised() && c.Repeats[i].Interference.Over() {
+			n++
+		}
+	}
+	return n
+}
+
+// notJudged says why a cell's figures are not judged, or which repeats
+// were left out: a repeat the rest of the host took CPU from measured the
+// host, not the server. A cell keeps its verdict on the repeats that are
+// left; with none left on a side it is not judged.
+func notJudged(b, h *results.Cell, rps *Estimate) string {
+	nb, nh := interfered(b), interfered(h)
+	if nb+nh == 0 {
 		return ""
-	case 1:
-		return "other work on the host interfered with the " + sides[0] + " run's measurement"
 	}
-	return "other work on the host interfered with both runs' measurements"
+	if rps == nil {
+		return fmt.Sprintf("not judged: other work on the host interfered with every repeat of a side (%d base, %d head)", nb, nh)
+	}
+	return fmt.Sprintf("judged without %d base and %d head repeats that other work on the host interfered with", nb, nh)
 }

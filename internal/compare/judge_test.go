@@ -72,11 +72,6 @@ func TestDiffNoiseAndBox(t *testing.T) {
 			comparetest.Run{ID: "b", Cells: []comparetest.Cell{cell("a", 1000), cell("b", 2000)}, Noise: floor(0.01, reference(1000, 1005, 995))},
 			comparetest.Run{ID: "h", Cells: []comparetest.Cell{cell("a", 750), cell("b", 1200)}, Noise: floor(0.01, reference(750, 752, 748))},
 			map[string]Kind{"get/a": Unchanged, "get/b": Regressed}, true},
-		{"a hogged cell is not judged",
-			comparetest.Run{ID: "b", Cells: []comparetest.Cell{cell("a", 1000)}},
-			comparetest.Run{ID: "h", Cells: []comparetest.Cell{{Scenario: "get", Server: "a", RPS: 500, LatencyUs: 200, Repeats: 5,
-				Status: results.StatusSuspect, Reason: results.ReasonInterference}}},
-			map[string]Kind{"get/a": StatusChanged}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,5 +109,49 @@ func TestDiffPaired(t *testing.T) {
 	kinds, _ = judged(t, comparetest.Run{ID: "b", Cells: cell(1000)}, comparetest.Run{ID: "h", Cells: cell(1000), Seed: 3}, Options{Paired: true})
 	if kinds["get/a"] != Unchanged {
 		t.Errorf("A/A: %s, want unchanged", kinds["get/a"])
+	}
+}
+
+// TestDiffLeavesOutInterference checks that repeats the rest of the host
+// interfered with are left out of a cell's verdict, and only they: a hog
+// alone calls nothing, a real regression beside it is still called.
+func TestDiffLeavesOutInterference(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		rps  float64 // head's req/s on its quiet repeats
+		want Kind
+	}{
+		{"hog only", 1000, StatusChanged},
+		{"hog and a 20 % regression", 800, Regressed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cell := func(rps float64) []comparetest.Cell {
+				return []comparetest.Cell{{Scenario: "get", Server: "a", RPS: rps, LatencyUs: 100, Repeats: 5, Noise: 0.005}}
+			}
+			b, err := results.ReadRun(comparetest.Write(t, dir, comparetest.Run{ID: "b", Cells: cell(1000)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := results.ReadRun(comparetest.Write(t, dir, comparetest.Run{ID: "h", Cells: cell(tt.rps), Seed: 5}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := h.Cells["get/a"]
+			for _, i := range []int{0, 3} { // two hogged repeats at half speed
+				c.Repeats[i].Result.RPS /= 2
+				c.Repeats[i].Interference = &results.Interference{Cores: 0.5, Threshold: 0.1}
+			}
+			c.Status, c.Reason = results.StatusSuspect, results.ReasonInterference
+			if c.Summary, err = results.Summarize(c.Repeats); err != nil {
+				t.Fatal(err)
+			}
+			res := Diff(b, h, Options{})
+			got := res.Cells[0]
+			if got.Kind != tt.want || got.Interference == "" || got.RPS == nil || got.RPS.N2 != 3 {
+				t.Errorf("%s (%s), rps %+v; want %s judged on the 3 quiet repeats", got.Kind, got.Interference, got.RPS, tt.want)
+			}
+		})
 	}
 }

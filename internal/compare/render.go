@@ -219,8 +219,11 @@ func notes(w io.Writer, res *Result, bullet string) {
 		if len(c.Method) > len(res.RunMethod) {
 			fmt.Fprintf(w, "%s%s measured differently, left out of the means: %s\n", bullet, c.ID, strings.Join(c.Method[len(res.RunMethod):], "; "))
 		}
-		if c.NotJudged != "" {
-			fmt.Fprintf(w, "%s%s not judged: %s\n", bullet, c.ID, c.NotJudged)
+		switch {
+		case c.NotJudged != "":
+			fmt.Fprintf(w, "%s%s %s\n", bullet, c.ID, c.NotJudged)
+		case c.Interference != "":
+			fmt.Fprintf(w, "%s%s: %s\n", bullet, c.ID, c.Interference)
 		}
 		if c.Kind == NewDNF || (c.Head.Status == results.StatusDNF && c.Head.Detail != "") {
 			fmt.Fprintf(w, "%s%s: %s\n", bullet, c.ID, oneLine(c.Head.Detail))
@@ -231,8 +234,12 @@ func notes(w io.Writer, res *Result, bullet string) {
 			}
 		}
 	}
+	rule := "judged by the threshold alone"
+	if res.Paired {
+		rule = "called only when every pair moved beyond the threshold"
+	}
 	for msg, n := range noTest {
-		fmt.Fprintf(w, "%sno test for %d comparisons (%s): judged by the threshold alone\n", bullet, n, msg)
+		fmt.Fprintf(w, "%sno test for %d comparisons (%s): %s\n", bullet, n, msg, rule)
 	}
 	if n := res.Overall.Excluded; n > 0 {
 		fmt.Fprintf(w, "%s%d cells left out of the geometric means (method changed, not ok, or no figures on a side)\n", bullet, n)

@@ -84,11 +84,14 @@ func RenderHTML(p *Page) ([]byte, error) {
 // WriteAB writes report.html and summary.md of the A/B run in dir: HEAD's
 // side drawn as a run, with the paired verdict against BASE's side (see
 // compare.Options.Paired) in place of a diff between runs. threshold is
-// the A/B's threshold (0: compare.ABThreshold).
+// the A/B's threshold; 0 means the one the run recorded.
 func WriteAB(ctx context.Context, dir string, threshold float64) error {
-	_, base, head, err := results.ReadABRuns(dir)
+	ab, base, head, err := results.ReadABRuns(dir)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	if threshold == 0 {
+		threshold = ab.Threshold
 	}
 	diff := compare.Diff(base, head, compare.Options{Paired: true, Threshold: threshold})
 	if err := ctx.Err(); err != nil {

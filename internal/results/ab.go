@@ -51,6 +51,9 @@ type AB struct {
 	Order string `json:"order"`
 	// Pairs is how many pairs of repeats each cell was measured with.
 	Pairs int `json:"pairs"`
+	// Threshold is the smallest change (a fraction) the run called, as
+	// `matrix ab --threshold` set it; `matrix report` judges with it.
+	Threshold float64 `json:"threshold"`
 	// Servers are the servers measured; Unchanged those left out because
 	// their build inputs and definition are the same at both revisions;
 	// Skipped those left out for another reason (absent at one side).

@@ -109,6 +109,7 @@ func Open(ctx context.Context, matrixPath, base, head string) (p *Pair, err erro
 	if err != nil {
 		return nil, err
 	}
+	sweepStale(ctx, p.Repo)
 	p.Base = Side{Role: RoleBase, Rev: base}
 	p.Head = Side{Role: RoleHead, Rev: head}
 	if err := p.resolve(ctx); err != nil {
@@ -252,7 +253,9 @@ func (p *Pair) checkout(ctx context.Context, s *Side) error {
 		return nil
 	}
 	if p.tmp == "" {
-		tmp, err := os.MkdirTemp("", "matrix-ab-")
+		// The pid in the name lets a later Open remove what a runner
+		// killed before its Close left behind (sweepStale).
+		tmp, err := os.MkdirTemp("", fmt.Sprintf("matrix-ab-%d-", os.Getpid()))
 		if err != nil {
 			return fmt.Errorf("checking out %s: %w", s, err)
 		}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -34,7 +35,10 @@ type ABRequest struct {
 	Runtime string
 	// Pairs is how many pairs of repeats each cell gets; 0 means
 	// DefaultPairs.
-	Pairs      int
+	Pairs int
+	// Threshold is the smallest change called (a fraction), recorded in
+	// ab.json for the report.
+	Threshold  float64
 	OutDir     string
 	Procs      int
 	StrictHost bool
@@ -116,7 +120,7 @@ func newAB(req ABRequest, pair *revision.Pair, cmp *revision.Comparison) *result
 	ab := &results.AB{
 		Base:       results.ABSide{Rev: pair.Base.Rev, Commit: pair.Base.Commit, WorkTree: pair.Base.WorkTree, Dir: results.ABBaseDir},
 		Head:       results.ABSide{Rev: pair.Head.Rev, Commit: pair.Head.Commit, WorkTree: pair.Head.WorkTree, Dir: results.ABHeadDir},
-		MatrixFile: pair.MatrixFile, Repo: pair.Repo, Order: "ABBA", Pairs: req.Pairs,
+		MatrixFile: pair.MatrixFile, Repo: pair.Repo, Order: "ABBA", Pairs: req.Pairs, Threshold: req.Threshold,
 		Command: req.Command, Unchanged: cmp.Unchanged, Skipped: cmp.Skipped,
 	}
 	ab.Why = map[string]string{}
@@ -202,10 +206,7 @@ func (s *ABSession) makeRun(req ABRequest, prof matrix.Profile, baseCells, headC
 	if s.head, err = side(results.ABHeadDir, s.Pair.HeadMatrix, headCells, s.Pair.Head); err != nil {
 		return err
 	}
-	if prof.Reference != matrix.ReferenceOff {
-		ref := headCells[0]
-		s.head.Reference = &ref
-	}
+	s.head.Reference = referenceCell(s.Pair.HeadMatrix, prof, headCells)
 	return results.WriteAB(s.Dir, s.AB)
 }
 
@@ -239,33 +240,11 @@ func (s *ABSession) Execute(ctx context.Context) (Outcome, error) {
 	if err := rh.Begin(ctx); err != nil {
 		return Outcome{}, err
 	}
-	pairs := s.AB.Pairs
-	for p := 0; p < pairs && ctx.Err() == nil; p++ {
-		for i := range s.head.Cells {
-			first, second := rb, rh
-			firstCell, secondCell := s.base.Cells[i], s.head.Cells[i]
-			if p%2 == 1 {
-				first, second, firstCell, secondCell = rh, rb, s.head.Cells[i], s.base.Cells[i]
-			}
-			if err := first.Step(ctx, firstCell, p+1, i); err != nil {
-				return Outcome{}, err
-			}
-			if err := second.Step(ctx, secondCell, p+1, i); err != nil {
-				return Outcome{}, err
-			}
-		}
-		if p+1 == pairs/2 {
-			rh.measureReference(ctx, results.RefMiddle)
-		}
-	}
-	ob, err := rb.End(ctx)
-	if err != nil {
-		return ob, err
-	}
-	oh, err := rh.End(ctx)
-	if err != nil {
-		return oh, err
-	}
+	stepErr := s.steps(ctx, rb, rh)
+	// Both sides end and ab.json is rewritten whatever happened, so that
+	// no file is left saying the run is still going.
+	ob, errB := rb.End(ctx)
+	oh, errH := rh.End(ctx)
 	out := Outcome{Counts: map[results.Status]int{}, Interrupted: ob.Interrupted || oh.Interrupted}
 	for st, n := range ob.Counts {
 		out.Counts[st] += n
@@ -274,10 +253,40 @@ func (s *ABSession) Execute(ctx context.Context) (Outcome, error) {
 		out.Counts[st] += n
 	}
 	s.AB.State, s.AB.Finished = results.StateFinished, time.Now().UTC()
-	if out.Interrupted {
+	if out.Interrupted || stepErr != nil {
 		s.AB.State = results.StateInterrupted
 	}
-	return out, results.WriteAB(s.Dir, s.AB)
+	return out, errors.Join(stepErr, errB, errH, results.WriteAB(s.Dir, s.AB))
+}
+
+// steps runs every pair of repeats of every cell, each pair in the order
+// ABBA gives it, until ctx is done or a result cannot be written.
+func (s *ABSession) steps(ctx context.Context, rb, rh *Runner) error {
+	pairs := s.AB.Pairs
+	for p := 0; p < pairs; p++ {
+		for i := range s.head.Cells {
+			first, second := rb, rh
+			firstCell, secondCell := s.base.Cells[i], s.head.Cells[i]
+			if p%2 == 1 {
+				first, second, firstCell, secondCell = rh, rb, s.head.Cells[i], s.base.Cells[i]
+			}
+			for _, st := range []struct {
+				r *Runner
+				c matrix.Cell
+			}{{first, firstCell}, {second, secondCell}} {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err := st.r.Step(ctx, st.c, p+1, i); err != nil {
+					return err
+				}
+			}
+		}
+		if p+1 == pairs/2 {
+			rh.measureReference(ctx, results.RefMiddle)
+		}
+	}
+	return nil
 }
 
 // Close stops the runtime (when one was opened) and removes the

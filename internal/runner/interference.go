@@ -67,8 +67,14 @@ func (r *Runner) remeasure(ctx context.Context, x *repeat, idx int) *repeat {
 	y := &repeat{r: r, cell: x.cell, sc: x.sc, cr: x.cr,
 		rp: results.Repeat{Index: x.rp.Index, Started: time.Now().UTC(), ServerCPUSeconds: -1}}
 	y.run(ctx, idx)
-	if y.rp.Interference == nil {
-		return y
+	if y.rp.Interference == nil || y.rp.Result == nil {
+		// The second measurement failed or could not be sampled: the
+		// first keeps its figures, marked, rather than a failure that
+		// was not the server's in the first window.
+		x.fail(results.StatusSuspect, results.ReasonInterference,
+			"other work on the host used %.2f cores during the window (threshold %.2f cores); measuring it again failed: %s",
+			first, x.rp.Interference.Threshold, y.rp.Detail)
+		return x
 	}
 	y.rp.Interference.Remeasured, y.rp.Interference.FirstCores = true, first
 	if interfered(&y.rp) && y.rp.Status == results.StatusOK {

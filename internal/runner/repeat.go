@@ -186,13 +186,14 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 	// Server and host CPU over the measured window: one sample when the
 	// warmup ends, one when the window does.
 	var before runtime.Stats
+	var beforeErr error
 	var host *hostload.Sampler
 	cpus := x.hostCPUs()
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		sleep(hctx, p.Warmup)
-		before, _ = x.inst.Sample(hctx)
+		before, beforeErr = x.inst.Sample(hctx)
 		host, _ = hostload.Start(cpus)
 	}()
 	res, err := loadgen.Run(hctx, cfg)
@@ -202,7 +203,9 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 		return
 	}
 	x.rp.Result = results.MeasurementOf(res)
-	if after, err := x.inst.Sample(context.WithoutCancel(ctx)); err == nil {
+	// Without the first sample the server's CPU since its start would be
+	// counted: left unsampled (-1) instead.
+	if after, err := x.inst.Sample(context.WithoutCancel(ctx)); err == nil && beforeErr == nil {
 		x.rp.ServerCPUSeconds = after.CPUSeconds - before.CPUSeconds
 		x.rp.PeakRSSBytes = after.PeakMemoryBytes
 	}

@@ -343,36 +343,35 @@ func (s *Session) gateHost(ctx context.Context) error {
 	return err
 }
 
-// chooseReference picks the run's reference cell: the profile's, else the
-// first cell of the run. A resume or rerun measures none; the run keeps
-// the reference it measured.
+// chooseReference picks the run's reference cell (referenceCell). A
+// resume or rerun measures none; the run keeps the reference it measured.
 func (s *Session) chooseReference(newRun bool) {
-	if !newRun || len(s.Cells) == 0 || s.Profile.Reference == matrix.ReferenceOff {
-		return
+	if newRun {
+		s.Reference = referenceCell(s.Matrix, s.Profile, s.Cells)
 	}
-	if s.Profile.Reference == "" {
-		c := s.Cells[0]
-		for _, x := range s.Cells {
-			if !x.Scenario.Rated() {
-				c = x
-				break
-			}
+}
+
+// referenceCell returns the reference cell of a run of cells under p: the
+// profile's, else the first closed-loop cell of the run (a rated cell's
+// req/s follows its rate, not the machine); nil when the profile turns the
+// reference off or there is no such cell.
+func referenceCell(m *matrix.Matrix, p matrix.Profile, cells []matrix.Cell) *matrix.Cell {
+	if p.Reference == matrix.ReferenceOff {
+		return nil
+	}
+	if p.Reference != "" {
+		all, err := m.Cells(matrix.Filter{})
+		if err != nil {
+			return nil
 		}
-		if !c.Scenario.Rated() {
-			s.Reference = &c
-		}
-		return
+		cells = all
 	}
-	all, err := s.Matrix.Cells(matrix.Filter{})
-	if err != nil {
-		return
-	}
-	for _, c := range all {
-		if c.ID() == s.Profile.Reference {
-			s.Reference = &c
-			return
+	for _, c := range cells {
+		if (p.Reference == "" || c.ID() == p.Reference) && !c.Scenario.Rated() {
+			return &c
 		}
 	}
+	return nil
 }
 
 // Execute runs the session's cells and closes its runtime.
