@@ -88,6 +88,9 @@ type CellDiff struct {
 	// Method lists what was measured differently; non-empty means the
 	// figures are shown but not judged and stay out of the means.
 	Method []string `json:"method_changes,omitempty"`
+	// Rated is set for a rated row (a fraction of a saturation row's
+	// rate): its req/s is shown, not judged.
+	Rated bool `json:"rated,omitempty"`
 	// NotJudged says why the figures, though shown, are not judged (every
 	// repeat of a side was interfered with).
 	NotJudged string `json:"not_judged,omitempty"`
@@ -226,6 +229,7 @@ func diffCell(id string, b, h *results.Cell, runMethod []string, j judge) CellDi
 	if b != nil && h != nil {
 		cd.Method = append(slices.Clone(runMethod), cellMethod(b, h)...)
 	}
+	cd.Rated = (b != nil && b.ScenarioAsRun.RateFraction > 0) || (h != nil && h.ScenarioAsRun.RateFraction > 0)
 	cd.RPS = j.estimate(b, h, rpsSample, rpsOf, j.box.rpsChange())
 	cd.P99 = j.estimate(b, h, p99Sample, p99Of, j.box.p99Change())
 	cd.Interference = notJudged(b, h, cd.RPS)
@@ -282,14 +286,18 @@ func classify(cd *CellDiff, threshold float64) Kind {
 }
 
 // worse reports whether req/s fell or p99 rose beyond the threshold.
+//
+// A rated cell's req/s is not judged: it is the rate the row asked for, a
+// fraction of its saturation row's req/s, which is judged on its own row;
+// what the rated row adds is its latency at that rate.
 func worse(cd *CellDiff, threshold float64) bool {
-	return (cd.RPS != nil && cd.RPS.Worse(true, threshold)) || (cd.P99 != nil && cd.P99.Worse(false, threshold))
+	return (cd.RPS != nil && !cd.Rated && cd.RPS.Worse(true, threshold)) || (cd.P99 != nil && cd.P99.Worse(false, threshold))
 }
 
 // better reports whether req/s rose or p99 fell beyond the threshold, and
 // neither got worse.
 func better(cd *CellDiff, threshold float64) bool {
-	return (cd.RPS != nil && cd.RPS.Better(true, threshold)) || (cd.P99 != nil && cd.P99.Better(false, threshold))
+	return (cd.RPS != nil && !cd.Rated && cd.RPS.Better(true, threshold)) || (cd.P99 != nil && cd.P99.Better(false, threshold))
 }
 
 // comparable reports whether a cell enters the geometric means: figures

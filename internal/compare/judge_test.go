@@ -155,3 +155,29 @@ func TestDiffLeavesOutInterference(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffRatedRPSNotJudged checks that a rated row's req/s, the rate it
+// asked for, is shown but not judged: it follows its saturation row.
+func TestDiffRatedRPSNotJudged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cell := func(rps float64) []comparetest.Cell {
+		return []comparetest.Cell{{Scenario: "get", Server: "a", RPS: rps, LatencyUs: 100, Repeats: 5, Noise: 0.005}}
+	}
+	b, err := results.ReadRun(comparetest.Write(t, dir, comparetest.Run{ID: "b", Cells: cell(1000)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := results.ReadRun(comparetest.Write(t, dir, comparetest.Run{ID: "h", Cells: cell(800)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := Diff(b, h, Options{}).Cells[0].Kind; k != Regressed {
+		t.Fatalf("closed-loop row 20 %% slower: %s, want regressed", k)
+	}
+	b.Cells["get/a"].ScenarioAsRun.RateFraction = 0.5
+	h.Cells["get/a"].ScenarioAsRun.RateFraction = 0.5
+	if c := Diff(b, h, Options{}).Cells[0]; c.Kind == Regressed || !c.Rated {
+		t.Errorf("rated row at a 20 %% lower rate: %s (rated %v), want not regressed", c.Kind, c.Rated)
+	}
+}
