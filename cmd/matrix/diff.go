@@ -25,6 +25,14 @@ test cannot decide at 0.05) the threshold alone decides. Cells measured
 differently (scenario, load generator, runtime, host, cpuset) are flagged
 and left out of the geometric means.
 
+No change within the larger of the threshold and either run's noise floor
+(the manifest's noise.floor: twice its cells' median CV, or its reference
+cell's range over the run) is called. When the two runs' reference cell
+moved by more than the threshold, the box itself changed speed: each change
+is printed normalized by the reference's, raw beside it, and judged
+normalized. Repeats the rest of the host interfered with are left out; a
+rated row's req/s is shown, not judged.
+
 BASE and HEAD are each a run directory, a run id under --results, or a git
 revision (the newest run under --results made at that commit; the run
 picked is named on stderr).
