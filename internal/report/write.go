@@ -99,6 +99,7 @@ func WriteAB(ctx context.Context, dir string, threshold float64) error {
 	}
 	hd := head.Run()
 	page := build(head, func(c *results.Cell) (string, string) { return logTail(hd, c) }, diff)
+	page.RunID = abTitle(ab)
 	html, err := RenderHTML(page)
 	if err != nil {
 		return err
@@ -107,8 +108,25 @@ func WriteAB(ctx context.Context, dir string, threshold float64) error {
 		return err
 	}
 	var md bytes.Buffer
+	fmt.Fprintf(&md, "# matrix ab %s\n\nHEAD's side below; the verdict is on the pairs of adjacent repeats (ABBA order).\n\n", abTitle(ab))
 	if err := writeSummary(&md, head, diff); err != nil {
 		return err
 	}
 	return results.WriteFileAtomic(filepath.Join(dir, SummaryFile), md.Bytes(), 0o644)
+}
+
+// abTitle names an A/B run by its revisions: "main (1a2b3c4) vs HEAD
+// (5d6e7f8, working tree)".
+func abTitle(ab *results.AB) string {
+	side := func(s results.ABSide) string {
+		c := s.Commit
+		if len(c) > 7 {
+			c = c[:7]
+		}
+		if s.WorkTree {
+			c += ", working tree"
+		}
+		return fmt.Sprintf("%s (%s)", s.Rev, c)
+	}
+	return fmt.Sprintf("%s: %s vs %s", ab.RunID, side(ab.Base), side(ab.Head))
 }
