@@ -54,20 +54,31 @@ func WriteRun(ctx context.Context, runDir, baseDir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return writePage(run, diff, "", run.Run().WriteFile)
+}
+
+// writePage renders run (with diff, when not nil) as report.html and
+// summary.md and hands each to write by name. A non-empty title names the
+// page in place of the run's ID and heads the summary.
+func writePage(run *results.RunData, diff *compare.Result, title string, write func(name string, data []byte) error) error {
 	dir := run.Run()
 	page := build(run, func(c *results.Cell) (string, string) { return logTail(dir, c) }, diff)
+	var md bytes.Buffer
+	if title != "" {
+		page.RunID = title
+		fmt.Fprintf(&md, "# matrix ab %s\n\nHEAD's side below; the verdict is on the pairs of adjacent repeats (ABBA order).\n\n", title)
+	}
 	html, err := RenderHTML(page)
 	if err != nil {
 		return err
 	}
-	if err := dir.WriteFile(HTMLFile, html); err != nil {
+	if err := write(HTMLFile, html); err != nil {
 		return err
 	}
-	var md bytes.Buffer
 	if err := writeSummary(&md, run, diff); err != nil {
 		return err
 	}
-	return dir.WriteFile(SummaryFile, md.Bytes())
+	return write(SummaryFile, md.Bytes())
 }
 
 // RenderHTML renders a page. It is separate from WriteRun so that a page
@@ -97,22 +108,9 @@ func WriteAB(ctx context.Context, dir string, threshold float64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	hd := head.Run()
-	page := build(head, func(c *results.Cell) (string, string) { return logTail(hd, c) }, diff)
-	page.RunID = abTitle(ab)
-	html, err := RenderHTML(page)
-	if err != nil {
-		return err
-	}
-	if err := results.WriteFileAtomic(filepath.Join(dir, HTMLFile), html, 0o644); err != nil {
-		return err
-	}
-	var md bytes.Buffer
-	fmt.Fprintf(&md, "# matrix ab %s\n\nHEAD's side below; the verdict is on the pairs of adjacent repeats (ABBA order).\n\n", abTitle(ab))
-	if err := writeSummary(&md, head, diff); err != nil {
-		return err
-	}
-	return results.WriteFileAtomic(filepath.Join(dir, SummaryFile), md.Bytes(), 0o644)
+	return writePage(head, diff, abTitle(ab), func(name string, data []byte) error {
+		return results.WriteFileAtomic(filepath.Join(dir, name), data, 0o644)
+	})
 }
 
 // abTitle names an A/B run by its revisions: "main (1a2b3c4) vs HEAD
