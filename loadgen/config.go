@@ -9,6 +9,7 @@
 package loadgen
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -84,7 +85,12 @@ type Config struct {
 	Rate float64
 	// ExpectStatus is the status code counted as a success; zero means any 2xx.
 	ExpectStatus int
-	// InsecureSkipVerify skips TLS certificate verification.
+	// RootCAs are the certificate authorities a TLS server's chain is
+	// verified against; nil means the system's roots. The matrix passes
+	// the CA it made for the run.
+	RootCAs *x509.CertPool
+	// InsecureSkipVerify skips TLS certificate verification. The matrix
+	// never sets it; `matrix load --insecure` does.
 	InsecureSkipVerify bool
 	// Progress, when not nil, is called about once per second from a
 	// goroutine of its own with the figures so far.

@@ -67,6 +67,7 @@ func newDialer(st *runState) *dialer {
 	if st.target.tls {
 		d.tlsConfig = &tls.Config{
 			ServerName:         st.target.url.Hostname(),
+			RootCAs:            st.cfg.RootCAs,
 			InsecureSkipVerify: st.cfg.InsecureSkipVerify,
 		}
 	}
@@ -106,8 +107,10 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 			return nil, err
 		}
 	}
+	class := errConnect
 	c, err := d.nd.DialContext(ctx, "tcp", d.st.target.addr)
 	if err == nil && d.tlsConfig != nil {
+		class = errTLS
 		c, err = d.handshake(ctx, c, alpn)
 	}
 	if err != nil {
@@ -115,7 +118,7 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 			return nil, ctx.Err()
 		}
 		bo.failures++
-		rec.failure(d.st.now(), errConnect)
+		rec.failure(d.st.now(), class)
 		if limit := d.st.neverConnectedAfter; !d.everConnected.Load() && d.st.now() > int64(limit) {
 			d.st.abort(fmt.Sprintf("no connection could be opened in %v: %v", limit, err))
 		}
@@ -135,7 +138,8 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 	return c, nil
 }
 
-// handshake runs the TLS handshake on c, offering alpn.
+// handshake runs the TLS handshake on c, offering alpn, and records what
+// the first successful handshake of the run negotiated.
 func (d *dialer) handshake(ctx context.Context, c net.Conn, alpn []string) (net.Conn, error) {
 	cfg := d.tlsConfig.Clone()
 	cfg.NextProtos = alpn
@@ -143,6 +147,9 @@ func (d *dialer) handshake(ctx context.Context, c net.Conn, alpn []string) (net.
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if d.st.tlsInfo.Load() == nil {
+		d.st.tlsInfo.CompareAndSwap(nil, tlsInfoOf(tc.ConnectionState()))
 	}
 	return tc, nil
 }

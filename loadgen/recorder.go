@@ -20,6 +20,7 @@ type errClass int
 
 const (
 	errConnect errClass = iota
+	errTLS
 	errRead
 	errWrite
 	errTimeout

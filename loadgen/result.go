@@ -1,6 +1,10 @@
 package loadgen
 
-import hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+import (
+	"crypto/tls"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // ErrorClass names one kind of failed request. Every failed request is
 // counted in exactly one class.
@@ -8,9 +12,13 @@ type ErrorClass string
 
 // The error classes, in the order they are reported.
 const (
-	// ClassConnect: the connection could not be opened (refused, reset
-	// during the handshake, TLS failure).
+	// ClassConnect: the TCP connection could not be opened (refused,
+	// unreachable, dial timeout).
 	ClassConnect ErrorClass = "connect"
+	// ClassTLS: the TLS handshake failed, the server's certificate chain
+	// did not verify (unknown authority, expired, wrong host name), or the
+	// handshake timed out.
+	ClassTLS ErrorClass = "tls"
 	// ClassRead: the connection failed while the response was being read.
 	ClassRead ErrorClass = "read"
 	// ClassWrite: the connection failed while the request was being written.
@@ -25,7 +33,7 @@ const (
 )
 
 // ErrorClasses lists every class in reporting order.
-var ErrorClasses = [...]ErrorClass{ClassConnect, ClassRead, ClassWrite, ClassTimeout, ClassProtocol, ClassStatus}
+var ErrorClasses = [...]ErrorClass{ClassConnect, ClassTLS, ClassRead, ClassWrite, ClassTimeout, ClassProtocol, ClassStatus}
 
 // Result is what one Run measured. Durations are integer nanoseconds. Only
 // the measured window counts in the top-level figures; the warmup is
@@ -77,6 +85,9 @@ type Result struct {
 	// ProtocolMismatch is set when the caller asked for one protocol and the
 	// server negotiated another (for example h2 requested, http/1.1 by ALPN).
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
+	// TLS is what the run's first successful TLS handshake negotiated; nil
+	// for cleartext runs and for runs that never completed a handshake.
+	TLS *TLSInfo `json:"tls,omitempty"`
 	// DurationNs is the length of the measured window as it ran.
 	DurationNs int64 `json:"duration_ns"`
 	// ClientCPUNs is this process's user+sys CPU time during the measured window.
@@ -100,6 +111,27 @@ type Result struct {
 	LoadgenVersion string `json:"loadgen_version"`
 	// Config echoes the parameters the run used.
 	Config ResultConfig `json:"config"`
+}
+
+// TLSInfo is what a TLS handshake negotiated.
+type TLSInfo struct {
+	// Version is the protocol version, for example "TLS 1.3".
+	Version string `json:"version"`
+	// CipherSuite is the IANA name of the cipher suite, for example
+	// "TLS_AES_128_GCM_SHA256".
+	CipherSuite string `json:"cipher_suite"`
+	// ALPN is the application protocol the server selected (RFC 7301):
+	// "h2", "http/1.1", or empty when it selected none.
+	ALPN string `json:"alpn"`
+}
+
+// tlsInfoOf summarises a completed handshake.
+func tlsInfoOf(cs tls.ConnectionState) *TLSInfo {
+	return &TLSInfo{
+		Version:     tls.VersionName(cs.Version),
+		CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
+		ALPN:        cs.NegotiatedProtocol,
+	}
 }
 
 // Latency is a latency summary in nanoseconds.

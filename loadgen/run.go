@@ -58,6 +58,7 @@ type runState struct {
 	mu         sync.Mutex
 	recorders  []*recorder
 	negotiated atomic.Value // Protocol actually spoken, set by drivers
+	tlsInfo    atomic.Pointer[TLSInfo]
 	settings   sync.Map     // HTTP/2 server settings: http2.SettingID to uint32
 
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
@@ -329,6 +330,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 	}
 	res.Timeseries = st.series.result(int((res.DurationNs + 999_999_999) / 1e9))
 	res.Protocol = st.protocol()
+	res.TLS = st.tlsInfo.Load()
 	if want := cfg.Protocol; want != ProtocolAuto && want != res.Protocol && res.Protocol != "" {
 		res.ProtocolMismatch = fmt.Sprintf("asked for %s, server negotiated %s", want, res.Protocol)
 	}

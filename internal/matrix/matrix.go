@@ -38,11 +38,21 @@ type Protocol string
 const (
 	// H1 is HTTP/1.1 over cleartext TCP (RFC 9112).
 	H1 Protocol = "h1"
+	// H1S is HTTP/1.1 over TLS, offered by ALPN as "http/1.1" (RFC 9112,
+	// RFC 7301).
+	H1S Protocol = "h1s"
 	// H2C is HTTP/2 over cleartext TCP with prior knowledge (RFC 9113 3.3).
 	H2C Protocol = "h2c"
 	// H2 is HTTP/2 over TLS negotiated by ALPN (RFC 9113 3.2).
 	H2 Protocol = "h2"
 )
+
+// TLS reports whether p runs over TLS, so that the runner makes a
+// certificate for the server.
+func (p Protocol) TLS() bool { return p == H1S || p == H2 }
+
+// HTTP1 reports whether p is HTTP/1.1, over TLS or not.
+func (p Protocol) HTTP1() bool { return p == H1 || p == H1S }
 
 // Matrix is a parsed and validated matrix file.
 type Matrix struct {

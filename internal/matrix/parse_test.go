@@ -156,7 +156,7 @@ func TestParseBroken(t *testing.T) {
 		{"duplicate key", head + okServer + "scenarios:\n  - {name: s, protocol: h1, protocol: h2c}\n",
 			[]string{`m.yaml:7:29: scenarios[0].protocol: repeated key (first at line 7)`}},
 		{"unknown protocol", head + okServer + "scenarios:\n  - {name: s, protocol: h3}\n",
-			[]string{`m.yaml:7:25: scenarios[0].protocol: unknown protocol "h3" (want h1, h2c or h2)`}},
+			[]string{`m.yaml:7:25: scenarios[0].protocol: unknown protocol "h3" (want h1, h1s, h2c or h2)`}},
 		{"unknown server protocol", head + "  - {name: a, protocols: [h1, spdy], image: x}\n" + okScenario,
 			[]string{`m.yaml:5:31: servers[0].protocols[1]: unknown protocol "spdy"`}},
 		{"negative duration", "version: 1\nprofiles:\n  quick: {warmup: -1s, duration: 3s}\nservers:\n" + okServer + okScenario,

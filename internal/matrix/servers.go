@@ -72,7 +72,7 @@ func (p *parser) server(n *yaml.Node, field string) Server {
 		p.errorf(n, join(field, "name"), "missing; every server needs a name")
 	}
 	if _, ok := keys["protocols"]; !ok {
-		p.errorf(n, join(field, "protocols"), "missing; list the protocols the server speaks (h1, h2c, h2)")
+		p.errorf(n, join(field, "protocols"), "missing; list the protocols the server speaks (h1, h1s, h2c, h2)")
 	} else if len(s.Protocols) == 0 && protoNode != nil && protoNode.Kind == yaml.SequenceNode && len(protoNode.Content) == 0 {
 		p.errorf(protoNode, join(field, "protocols"), "must list at least one protocol")
 	}

@@ -56,6 +56,9 @@ type Measurement struct {
 	// ProtocolMismatch is set when the server negotiated another protocol
 	// than the one asked for.
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
+	// TLS is what the run's first TLS handshake negotiated; absent for
+	// cleartext and in files written before TLS rows existed.
+	TLS *TLS `json:"tls,omitempty"`
 	// DurationNs is the length of the measured window as it ran.
 	DurationNs int64 `json:"duration_ns"`
 	// ClientCPUNs is the load generator's user+sys CPU time during the
@@ -80,6 +83,17 @@ type Measurement struct {
 	LoadgenVersion string `json:"loadgen_version"`
 	// Config is how the load generator was configured.
 	Config MeasurementConfig `json:"config"`
+}
+
+// TLS is what a TLS handshake negotiated.
+type TLS struct {
+	// Version is the protocol version, for example "TLS 1.3".
+	Version string `json:"version"`
+	// CipherSuite is the IANA name of the cipher suite.
+	CipherSuite string `json:"cipher_suite"`
+	// ALPN is the protocol the server selected by ALPN (RFC 7301), empty
+	// when it selected none.
+	ALPN string `json:"alpn"`
 }
 
 // Latency is a latency summary in nanoseconds.
@@ -161,6 +175,9 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		EndedEarly:        r.EndedEarly,
 		LoadgenVersion:    r.LoadgenVersion,
 		Config:            configOf(r.Config),
+	}
+	if r.TLS != nil {
+		m.TLS = &TLS{Version: r.TLS.Version, CipherSuite: r.TLS.CipherSuite, ALPN: r.TLS.ALPN}
 	}
 	if r.Timeseries != nil {
 		m.Timeseries = make([]Point, len(r.Timeseries))
