@@ -59,7 +59,7 @@ type runState struct {
 	recorders  []*recorder
 	negotiated atomic.Value // Protocol actually spoken, set by drivers
 	tlsInfo    atomic.Pointer[TLSInfo]
-	settings   sync.Map     // HTTP/2 server settings: http2.SettingID to uint32
+	settings   sync.Map // HTTP/2 server settings: http2.SettingID to uint32
 
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
 	// for so that none outlives it.
