@@ -51,6 +51,11 @@ func (d *Docker) Start(ctx context.Context, spec Spec, art Artifact, opts StartO
 		done: make(chan struct{}), logDone: make(chan struct{})}
 	inst.report = StartReport{ID: created.ID, Create: time.Since(t0),
 		Container: name, ImageID: art.Ref, EngineVersion: d.version}
+	if err := d.copyTLS(ctx, created.ID, opts.TLS); err != nil {
+		d.remove(ctx, created.ID)
+		log.Close()
+		return nil, fmt.Errorf("runtime: server %s: %w", spec.Name, err)
+	}
 	if err := inst.start(ctx); err != nil {
 		d.remove(ctx, created.ID)
 		log.Close()
@@ -65,7 +70,7 @@ func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*c
 	init := true
 	cfg := &container.Config{
 		Image:      art.Ref,
-		Env:        spec.env(opts.Port),
+		Env:        spec.env(opts.Port, containerTLSPath(opts, certName), containerTLSPath(opts, keyName)),
 		Labels:     d.labels(spec, opts),
 		WorkingDir: spec.WorkDir,
 	}

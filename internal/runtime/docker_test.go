@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+
+	"github.com/matrixbench/matrix/internal/tlscert"
 )
 
 // newDockerRuntime returns the docker runtime, skipping the test when no
@@ -71,6 +73,35 @@ func TestDocker(t *testing.T) {
 	t.Run("missing-image", func(t *testing.T) { testDockerMissingImage(t, d) })
 	t.Run("dockerfile", func(t *testing.T) { testDockerfile(t, d, art) })
 	t.Run("log-cap", func(t *testing.T) { testDockerLogCap(t, d, spec, art) })
+	t.Run("tls", func(t *testing.T) { testDockerTLS(t, d, spec, art) })
+}
+
+// A TLS cell's server (user 65534 in a FROM scratch image) reads the
+// certificate and key the runtime copied in, and the key in the container
+// is readable by that user only.
+func testDockerTLS(t *testing.T, d *Docker, spec Spec, art Artifact) {
+	ctx := context.Background()
+	certs, err := tlscert.Make(t.TempDir(), tlscert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := d.Start(ctx, spec, art, StartOptions{Port: freePort(t), RunID: "test", Cell: "x/tls",
+		TLS: &TLSFiles{CertPath: certs.CertPath, KeyPath: certs.KeyPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop(ctx, 5*time.Second)
+	id := inst.StartReport().ID
+	st, err := d.cli.ContainerStatPath(ctx, id, "/matrix-tls/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode.Perm() != 0o400 {
+		t.Errorf("key mode in the container %v, want 0400", st.Mode)
+	}
+	if body := waitHTTPS(t, inst, certs.Pool); body != "hello" {
+		t.Errorf("body %q, want hello over TLS", body)
+	}
 }
 
 func testDockerBuildReuse(t *testing.T, d *Docker, spec Spec, art Artifact) {

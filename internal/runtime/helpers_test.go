@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -67,10 +69,24 @@ func freePort(t *testing.T) int {
 // a generous bound passes; it returns the body.
 func waitHTTP(t *testing.T, inst Instance) string {
 	t.Helper()
-	c := &http.Client{Timeout: time.Second}
+	return waitURL(t, inst, &http.Client{Timeout: time.Second}, "http://"+inst.Addr()+"/")
+}
+
+// waitHTTPS is waitHTTP over TLS, verifying the server against roots.
+func waitHTTPS(t *testing.T, inst Instance, roots *x509.CertPool) string {
+	t.Helper()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	defer tr.CloseIdleConnections()
+	return waitURL(t, inst, &http.Client{Timeout: time.Second, Transport: tr}, "https://"+inst.Addr()+"/")
+}
+
+// waitURL polls GET url with c until it answers, the instance exits, or a
+// generous bound passes; it returns the body.
+func waitURL(t *testing.T, inst Instance, c *http.Client, url string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := c.Get("http://" + inst.Addr() + "/")
+		resp, err := c.Get(url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

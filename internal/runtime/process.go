@@ -158,11 +158,17 @@ func (p *Process) Start(ctx context.Context, spec Spec, art Artifact, opts Start
 		return nil, err
 	}
 	marker := p.self.String() + "/" + p.nonce + "-" + strconv.FormatInt(p.seq.Add(1), 10)
+	// A process runs as the runner's user, so it reads the key where the
+	// runner wrote it (mode 0600 in a 0700 directory): no copy is made.
+	var cert, key string
+	if opts.TLS != nil {
+		cert, key = opts.TLS.CertPath, opts.TLS.KeyPath
+	}
 	cmd := &exec.Cmd{
 		Path: art.Ref,
 		Args: args,
 		Dir:  wd,
-		Env:  append(append(os.Environ(), spec.env(opts.Port)...), ownerEnv+"="+marker),
+		Env:  append(append(inherited(os.Environ()), spec.env(opts.Port, cert, key)...), ownerEnv+"="+marker),
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:   true,
 			Pdeathsig: syscall.SIGKILL,

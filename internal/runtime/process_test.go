@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/matrixbench/matrix/internal/tlscert"
 )
 
 func newProcessRuntime(t *testing.T) *Process {
@@ -75,6 +77,36 @@ func TestProcessGoServer(t *testing.T) {
 	b, err := os.ReadFile(logPath)
 	if err != nil || !strings.Contains(string(b), "listening on port") {
 		t.Errorf("log %q (%v): want the server's output", b, err)
+	}
+	t.Run("tls", func(t *testing.T) { testProcessTLS(t, p, spec, art) })
+}
+
+// A TLS cell's process gets TLS_CERT and TLS_KEY; a cleartext cell never
+// inherits them from the runner's own environment.
+func testProcessTLS(t *testing.T, p *Process, spec Spec, art Artifact) {
+	ctx := context.Background()
+	t.Setenv("TLS_CERT", "/nonexistent/cert.pem")
+	t.Setenv("TLS_KEY", "/nonexistent/key.pem")
+	clear, err := p.Start(ctx, spec, art, StartOptions{Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clear.Stop(ctx, 5*time.Second)
+	if body := waitHTTP(t, clear); body != "hello" {
+		t.Errorf("cleartext body %q, want hello", body)
+	}
+	certs, err := tlscert.Make(t.TempDir(), tlscert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := p.Start(ctx, spec, art, StartOptions{Port: freePort(t),
+		TLS: &TLSFiles{CertPath: certs.CertPath, KeyPath: certs.KeyPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop(ctx, 5*time.Second)
+	if body := waitHTTPS(t, inst, certs.Pool); body != "hello" {
+		t.Errorf("TLS body %q, want hello", body)
 	}
 }
 

@@ -116,7 +116,23 @@ type StartOptions struct {
 	// RunID and Cell label what the instance belongs to.
 	RunID string
 	Cell  string
+	// TLS, when not nil, makes the cell a TLS cell: the server is started
+	// with TLS_CERT and TLS_KEY naming the certificate chain and key
+	// (servers/README.md), as paths it can read where it runs.
+	TLS *TLSFiles
 }
+
+// TLSFiles are a server certificate chain and its private key, PEM files
+// on the runner's host in a directory only the runner's user can read.
+type TLSFiles struct {
+	CertPath, KeyPath string
+}
+
+// The environment of the server TLS contract.
+const (
+	EnvTLSCert = "TLS_CERT"
+	EnvTLSKey  = "TLS_KEY"
+)
 
 // DefaultLogCap is the log cap used when StartOptions.LogCap is 0.
 const DefaultLogCap = 8 << 20

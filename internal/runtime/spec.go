@@ -53,17 +53,43 @@ func (s Spec) args(port int) []string {
 	return out
 }
 
-// env returns spec.Env plus PORT as sorted KEY=VALUE pairs (sorted so the
-// environment, and anything hashed from it, is deterministic).
-func (s Spec) env(port int) []string {
-	out := make([]string, 0, len(s.Env)+1)
+// env returns spec.Env plus PORT, and TLS_CERT and TLS_KEY when cert is
+// not empty, as sorted KEY=VALUE pairs (sorted so the environment, and
+// anything hashed from it, is deterministic). The runtime owns PORT and the
+// TLS variables: the spec's own values for them are dropped, so that a
+// cleartext cell never gets a certificate by accident.
+func (s Spec) env(port int, cert, key string) []string {
+	out := make([]string, 0, len(s.Env)+3)
 	for k, v := range s.Env {
-		if k != "PORT" {
+		if !runtimeOwned(k) {
 			out = append(out, k+"="+v)
 		}
 	}
 	sort.Strings(out)
-	return append(out, "PORT="+strconv.Itoa(port))
+	out = append(out, "PORT="+strconv.Itoa(port))
+	if cert != "" {
+		out = append(out, EnvTLSCert+"="+cert, EnvTLSKey+"="+key)
+	}
+	return out
+}
+
+// runtimeOwned reports whether the runtime sets the variable k itself.
+func runtimeOwned(k string) bool {
+	return k == "PORT" || k == EnvTLSCert || k == EnvTLSKey
+}
+
+// inherited returns environ without the variables the runtime sets, so
+// that a runner started with TLS_CERT in its own environment does not hand
+// it to a cleartext server.
+func inherited(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !runtimeOwned(k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // parseCPUSet parses a cpuset list such as "1", "0-1" or "0,2-3".

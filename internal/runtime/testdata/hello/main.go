@@ -42,7 +42,12 @@ func main() {
 	mux.HandleFunc("/tmp", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, describeTmp())
 	})
-	err := http.ListenAndServe(":"+os.Getenv("PORT"), mux)
+	var err error
+	if cert := os.Getenv("TLS_CERT"); cert != "" {
+		err = http.ListenAndServeTLS(":"+os.Getenv("PORT"), cert, os.Getenv("TLS_KEY"), mux)
+	} else {
+		err = http.ListenAndServe(":"+os.Getenv("PORT"), mux)
+	}
 	fmt.Fprintln(os.Stderr, "hello:", err)
 	os.Exit(1)
 }
