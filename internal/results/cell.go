@@ -72,6 +72,10 @@ type Repeat struct {
 	// loadgen.Result); nil when it never ran (the server failed to start
 	// or become ready).
 	Result *Measurement `json:"result,omitempty"`
+	// TLSCA is, for a TLS row, the lowercase hex SHA-256 of the CA
+	// certificate the server's chain was verified against (made fresh for
+	// each execution of the run; the manifest lists them).
+	TLSCA string `json:"tls_ca_sha256,omitempty"`
 	// ServerCPUSeconds is the server's user+system CPU time during the
 	// measured window; negative when it could not be sampled.
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`

@@ -31,6 +31,10 @@ type Manifest struct {
 	// Loadgen is how the load generator ran, beyond the profile; nil in
 	// runs made before it was recorded.
 	Loadgen *LoadgenInfo `json:"loadgen,omitempty"`
+	// TLSCAs are the SHA-256 fingerprints (lowercase hex of the DER) of
+	// the CAs made for the run's TLS rows, one per execution that ran
+	// one (a resumed run makes a new CA); each repeat names its own.
+	TLSCAs []string `json:"tls_ca_sha256,omitempty"`
 	// MergedFrom lists the run IDs of the shards a merged run was made of.
 	MergedFrom []string `json:"merged_from,omitempty"`
 	// Shards records, for a merged run, each shard it was made of: where

@@ -92,6 +92,7 @@ const (
 	ReasonRateNotMet   Reason = "rate-not-met"  // a rated row achieved less than 95 % of its rate
 	ReasonRepeatFailed Reason = "repeat-failed" // at least one repeat failed (Detail says how) while others measured
 	ReasonInterference Reason = "interference"  // other work on the host took CPU during the window, even when measured again
+	ReasonProtocol     Reason = "protocol"      // the server negotiated another protocol than the row asks for (ALPN: http/1.1 on an h2 row)
 )
 
 // Reasons of skipped cells.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/runtime"
+	"github.com/matrixbench/matrix/internal/tlscert"
 )
 
 // CheckResult is the verdict of the contract check of one server on one
@@ -24,6 +25,9 @@ type CheckResult struct {
 // protocol. It prints one line per server and protocol to out.
 func Check(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.Runtime, servers []string, logDir string, out io.Writer) ([]CheckResult, error) {
 	var res []CheckResult
+	// One CA for the whole check, as for a run; removed at the end.
+	var certs *tlscert.Set
+	defer func() { certs.Remove() }()
 	for _, s := range m.Servers {
 		if len(servers) > 0 && !contains(servers, s.Name) {
 			continue
@@ -33,7 +37,13 @@ func Check(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.R
 				return res, ctx.Err()
 			}
 			cr := CheckResult{Server: s.Name, Protocol: proto}
-			cr.Problems = checkOne(ctx, m, p, rt, s, proto, logDir)
+			if proto.TLS() && certs == nil {
+				var err error
+				if certs, err = makeCerts(p); err != nil {
+					return res, err
+				}
+			}
+			cr.Problems = checkOne(ctx, m, p, rt, s, proto, logDir, certs)
 			verdict := "ok"
 			if len(cr.Problems) > 0 {
 				verdict = fmt.Sprintf("FAIL: %v", cr.Problems)
@@ -51,7 +61,7 @@ func Check(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.R
 }
 
 // checkOne starts s, waits for it on proto, and checks the contract.
-func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.Runtime, s matrix.Server, proto matrix.Protocol, logDir string) []string {
+func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.Runtime, s matrix.Server, proto matrix.Protocol, logDir string, certs *tlscert.Set) []string {
 	spec, err := specFor(m, p, s, rt.Name())
 	if err != nil {
 		return []string{err.Error()}
@@ -66,13 +76,13 @@ func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtim
 	}
 	inst, err := rt.Start(ctx, spec, art, runtime.StartOptions{
 		Port: port, LogPath: fmt.Sprintf("%s/check-%s-%s.log", logDir, s.Name, proto),
-		RunID: "check", Cell: "check/" + s.Name,
+		RunID: "check", Cell: "check/" + s.Name, TLS: tlsFilesOf(certs, proto),
 	})
 	if err != nil {
 		return []string{"start: " + err.Error()}
 	}
 	defer inst.Stop(ctx, DefaultGrace)
-	pr := newProber(targetAddr(inst.Addr(), p.TargetHost), probeProto(proto))
+	pr := newProber(targetAddr(inst.Addr(), p.TargetHost), probeProto(proto), certs.RootPool())
 	defer pr.close()
 	if err := pr.waitReady(ctx, s.Ready.Path, s.Ready.Timeout, inst.Done()); err != nil {
 		return []string{fmt.Sprintf("not ready: %v; log: %s", err, inst.LogTail(logTailBytes))}

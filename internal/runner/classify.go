@@ -43,7 +43,9 @@ func classifyRepeat(res *results.Measurement, errorBudget float64) (results.Stat
 			fmt.Sprintf("asked for %.0f req/s, achieved %.0f", rate, res.RPS)
 	}
 	if res.ProtocolMismatch != "" {
-		return results.StatusSuspect, results.ReasonNonconformant, res.ProtocolMismatch
+		// Measured, but not in the protocol the row names: the figures
+		// are another row's.
+		return results.StatusSuspect, results.ReasonProtocol, res.ProtocolMismatch
 	}
 	if procs := res.Config.GOMAXPROCS; procs > 0 && res.DurationNs > 0 {
 		share := float64(res.ClientCPUNs) / float64(res.DurationNs) / float64(procs)

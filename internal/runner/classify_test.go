@@ -28,7 +28,7 @@ func TestClassifyRepeat(t *testing.T) {
 		{"client bound", func(r *results.Measurement) { r.ClientCPUNs = 99e7 }, results.StatusSuspect, results.ReasonClientBound},
 		{"rate met", func(r *results.Measurement) { r.Config.Rate = 1020 }, results.StatusOK, ""},
 		{"rate not met", func(r *results.Measurement) { r.Config.Rate = 5000 }, results.StatusSuspect, results.ReasonRateNotMet},
-		{"protocol mismatch", func(r *results.Measurement) { r.ProtocolMismatch = "asked for h2" }, results.StatusSuspect, results.ReasonNonconformant},
+		{"protocol mismatch", func(r *results.Measurement) { r.ProtocolMismatch = "asked for h2" }, results.StatusSuspect, results.ReasonProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,21 +24,33 @@ type prober struct {
 	base   string // scheme://host:port
 }
 
-// newProber returns a prober for addr speaking proto ("h1", "h2c" or "h2").
-func newProber(addr, proto string) *prober {
+// newProber returns a prober for addr speaking proto ("h1", "h1s", "h2c"
+// or "h2"). Over TLS it verifies the server's chain against roots, the
+// run's CA, so a server that serves another certificate is never ready.
+func newProber(addr, proto string, roots *x509.CertPool) *prober {
 	// Each prober speaks exactly one protocol, so a server that answers
 	// on another is not taken for ready.
 	var protos http.Protocols
-	tr := &http.Transport{DisableKeepAlives: proto == "h1"}
+	tr := &http.Transport{DisableKeepAlives: proto == "h1" || proto == "h1s"}
 	scheme := "http"
 	switch proto {
 	case "h2c":
 		// Prior knowledge (RFC 9113 3.3): no Upgrade, HTTP/2 from the first byte.
 		protos.SetUnencryptedHTTP2(true)
 	case "h2":
+		// h2 and http/1.1 are offered by ALPN (RFC 7301), h2 preferred:
+		// a server that selects http/1.1 is ready and conformant there,
+		// and the load generator, which records what was negotiated,
+		// marks its h2 cell suspect (protocol) rather than losing its
+		// figures to a not-ready.
 		scheme = "https"
+		protos.SetHTTP1(true)
 		protos.SetHTTP2(true)
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	case "h1s":
+		scheme = "https"
+		protos.SetHTTP1(true)
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots}
 	default:
 		protos.SetHTTP1(true)
 	}

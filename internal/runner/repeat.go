@@ -113,10 +113,18 @@ func (x *repeat) start(ctx context.Context, b *buildResult) bool {
 		x.fail(results.StatusDNF, results.ReasonStartFailed, "%v", err)
 		return false
 	}
+	files, err := x.r.tlsFiles(x.sc.Protocol)
+	if err != nil {
+		x.fail(results.StatusDNF, results.ReasonStartFailed, "%v", err)
+		return false
+	}
+	if files != nil {
+		x.rp.TLSCA = x.r.certs.Fingerprint
+	}
 	t0 := time.Now()
 	inst, err := x.r.opt.Runtime.Start(ctx, b.spec, b.artifact, runtime.StartOptions{
 		Port: port, LogPath: logPath, LogCap: x.r.opt.LogCap,
-		RunID: x.r.opt.Manifest.RunID, Cell: x.cell.ID(),
+		RunID: x.r.opt.Manifest.RunID, Cell: x.cell.ID(), TLS: files,
 	})
 	x.rp.TimingsNs.Start = int64(time.Since(t0))
 	x.rp.Log = results.LogFile(x.cr.Server, x.cr.Scenario, x.cr.Attempt, x.rp.Index)
@@ -153,7 +161,7 @@ func (x *repeat) stop(ctx context.Context) {
 // ready waits for the server to answer over the scenario's protocol.
 func (x *repeat) ready(ctx context.Context) (*prober, bool) {
 	addr := targetAddr(x.inst.Addr(), x.r.opt.Profile.TargetHost)
-	pr := newProber(addr, probeProto(x.sc.Protocol))
+	pr := newProber(addr, probeProto(x.sc.Protocol), x.r.roots())
 	rd := x.cell.Server.Ready
 	t0 := time.Now()
 	err := pr.waitReady(ctx, rd.Path, rd.Timeout, x.inst.Done())
@@ -177,7 +185,7 @@ func (x *repeat) ready(ctx context.Context) (*prober, bool) {
 func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int) {
 	p := x.r.opt.Profile
 	addr := targetAddr(x.inst.Addr(), p.TargetHost)
-	cfg := loadConfig(x.sc, p, addr, rate)
+	cfg := loadConfig(x.sc, p, addr, rate, x.r.roots())
 	cfg.Progress = x.r.progressFunc(x.cell, idx)
 	limit := p.Warmup + p.Duration + cellSlack
 	hctx, cancel := context.WithTimeout(ctx, limit)

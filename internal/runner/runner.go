@@ -15,6 +15,7 @@ import (
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/internal/runtime"
+	"github.com/matrixbench/matrix/internal/tlscert"
 )
 
 // Defaults for the steps around a measurement.
@@ -86,6 +87,9 @@ type Runner struct {
 	done   int                      // cells finished
 	start  time.Time
 	hb     heartbeat
+	// certs are the execution's TLS certificates, made for its first TLS
+	// cell and removed when it ends.
+	certs *tlscert.Set
 }
 
 // buildResult is a server's build, done once per run.
@@ -130,6 +134,7 @@ func (r *Runner) Execute(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	defer restore()
+	defer r.removeCerts()
 	if err := r.Begin(ctx); err != nil {
 		return Outcome{}, err
 	}
@@ -250,6 +255,7 @@ func (r *Runner) finish(ctx context.Context) (Outcome, error) {
 		}
 	}
 	r.recordNoise()
+	r.removeCerts()
 	r.opt.Manifest.Finished = time.Now().UTC()
 	r.opt.Manifest.State = results.StateFinished
 	if out.Interrupted {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"crypto/tls"
 	"fmt"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"io"
@@ -69,6 +70,15 @@ func serve(mode string) {
 	srv := &http.Server{Addr: addr, Handler: mux}
 	if mode == "nonconformant" {
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi") })
+	}
+	if cert := os.Getenv("TLS_CERT"); cert != "" {
+		if mode == "h1only" {
+			// A non-nil, empty TLSNextProto turns HTTP/2 off: ALPN
+			// offers http/1.1 only.
+			srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+		fmt.Fprintln(os.Stderr, srv.ListenAndServeTLS(cert, os.Getenv("TLS_KEY")))
+		return
 	}
 	fmt.Fprintln(os.Stderr, srv.ListenAndServe())
 }

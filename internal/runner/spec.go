@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"strings"
@@ -61,28 +62,32 @@ func specFor(m *matrix.Matrix, p matrix.Profile, s matrix.Server, rtName string)
 }
 
 // loadConfig maps a scenario (already scaled by the profile) to the load
-// generator's configuration against addr.
-func loadConfig(sc matrix.Scenario, p matrix.Profile, addr string, rate float64) loadgen.Config {
+// generator's configuration against addr. A TLS row verifies the server's
+// chain against roots, the run's CA: the matrix never measures a server
+// whose certificate does not verify.
+func loadConfig(sc matrix.Scenario, p matrix.Profile, addr string, rate float64, roots *x509.CertPool) loadgen.Config {
 	scheme, proto := "http", loadgen.ProtocolH1
 	switch sc.Protocol {
+	case matrix.H1S:
+		scheme = "https"
 	case matrix.H2C:
 		proto = loadgen.ProtocolH2C
 	case matrix.H2:
 		scheme, proto = "https", loadgen.ProtocolH2
 	}
 	cfg := loadgen.Config{
-		URL:                scheme + "://" + addr + sc.Path,
-		Method:             sc.Method,
-		Protocol:           proto,
-		Connections:        sc.Connections,
-		Streams:            sc.Streams,
-		Warmup:             p.Warmup,
-		Duration:           p.Duration,
-		Timeout:            sc.Timeout,
-		Close:              sc.Close,
-		Rate:               rate,
-		ExpectStatus:       sc.ExpectStatus,
-		InsecureSkipVerify: true,
+		URL:          scheme + "://" + addr + sc.Path,
+		Method:       sc.Method,
+		Protocol:     proto,
+		Connections:  sc.Connections,
+		Streams:      sc.Streams,
+		Warmup:       p.Warmup,
+		Duration:     p.Duration,
+		Timeout:      sc.Timeout,
+		Close:        sc.Close,
+		Rate:         rate,
+		ExpectStatus: sc.ExpectStatus,
+		RootCAs:      roots,
 	}
 	if sc.BodySize > 0 {
 		cfg.Body = []byte(strings.Repeat("x", int(sc.BodySize)))

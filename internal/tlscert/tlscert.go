@@ -106,6 +106,15 @@ func (s *Set) Remove() error {
 	return nil
 }
 
+// RootPool returns the pool that trusts the set's CA; nil for a nil set, so
+// that a client made without a set trusts the system's roots.
+func (s *Set) RootPool() *x509.CertPool {
+	if s == nil {
+		return nil
+	}
+	return s.Pool
+}
+
 // write issues the certificates and writes them into dir.
 func write(dir string, opts Options) (*Set, error) {
 	hosts := sans(opts.Hosts)

@@ -6,7 +6,8 @@
 // answers {"message":"Hello, World!"} as application/json, and POST /upload
 // reads the whole request body and answers its length in bytes as decimal
 // text. The server listens on $HOST:$PORT (HOST empty means every interface)
-// and exits within a second of SIGTERM or SIGINT.
+// and exits within a second of SIGTERM or SIGINT. With TLS_CERT and TLS_KEY
+// set (PEM paths) it serves TLS instead, offering h2 and http/1.1 by ALPN.
 package main
 
 import (
@@ -61,20 +62,36 @@ func run() error {
 	defer stop()
 
 	srv := &http.Server{Addr: addr, Handler: newHandler()}
-	// net/http speaks h2c with prior knowledge itself since Go 1.24; the
-	// x/net/http2/h2c wrapper is deprecated in its favour.
+	// With TLS_CERT and TLS_KEY set (a TLS cell), the port serves TLS and
+	// offers h2 and http/1.1 by ALPN (RFC 9113 3.2); without them it serves
+	// cleartext HTTP/1.1 and h2c with prior knowledge, which net/http
+	// speaks itself since Go 1.24 (the x/net/http2/h2c wrapper is
+	// deprecated in its favour).
+	cert, key := os.Getenv("TLS_CERT"), os.Getenv("TLS_KEY")
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
+	protos := "h1, h2c"
+	if cert != "" {
+		srv.Protocols.SetHTTP2(true)
+		protos = "TLS: h1s, h2"
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("gin: %s %s listening on %s (h1, h2c)", module, moduleVersion(module), ln.Addr())
+	log.Printf("gin: %s %s listening on %s (%s)", module, moduleVersion(module), ln.Addr(), protos)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cert != "" {
+			errc <- srv.ServeTLS(ln, cert, key)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

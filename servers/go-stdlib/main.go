@@ -6,8 +6,10 @@
 // answers {"message":"Hello, World!"} as application/json, and POST /upload
 // reads the whole request body and answers its length in bytes as decimal
 // text. The server listens on $HOST:$PORT (HOST empty means every interface)
-// and exits within a second of SIGTERM or SIGINT. With GOAWAY_EVERY=N set,
-// it ends every HTTP/2 connection with a GOAWAY after N streams.
+// and exits within a second of SIGTERM or SIGINT. With TLS_CERT and TLS_KEY
+// set (PEM paths) it serves TLS instead, offering h2 and http/1.1 by ALPN.
+// With GOAWAY_EVERY=N set, it ends every HTTP/2 connection with a GOAWAY
+// after N streams.
 package main
 
 import (
@@ -60,20 +62,36 @@ func run() error {
 	if n, err := strconv.ParseInt(os.Getenv("GOAWAY_EVERY"), 10, 64); err == nil && n > 0 {
 		goawayEvery(srv, n)
 	}
-	// net/http speaks h2c with prior knowledge itself since Go 1.24; the
-	// x/net/http2/h2c wrapper is deprecated in its favour.
+	// With TLS_CERT and TLS_KEY set (a TLS cell), the port serves TLS and
+	// offers h2 and http/1.1 by ALPN (RFC 9113 3.2); without them it serves
+	// cleartext HTTP/1.1 and h2c with prior knowledge, which net/http
+	// speaks itself since Go 1.24 (the x/net/http2/h2c wrapper is
+	// deprecated in its favour).
+	cert, key := os.Getenv("TLS_CERT"), os.Getenv("TLS_KEY")
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
+	protos := "h1, h2c"
+	if cert != "" {
+		srv.Protocols.SetHTTP2(true)
+		protos = "TLS: h1s, h2"
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("go-stdlib: %s %s listening on %s (h1, h2c)", framework, runtime.Version(), ln.Addr())
+	log.Printf("go-stdlib: %s %s listening on %s (%s)", framework, runtime.Version(), ln.Addr(), protos)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cert != "" {
+			errc <- srv.ServeTLS(ln, cert, key)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
