@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/matrixbench/matrix/internal/tlscert"
 	"github.com/matrixbench/matrix/internal/units"
 	"github.com/matrixbench/matrix/loadgen"
 )
@@ -61,7 +62,10 @@ Flags:
       --expect-status S  the status counted as success (default: any 2xx)
       --h2               HTTP/2: h2c with prior knowledge for http://, h2 for https://
       --streams N        concurrent HTTP/2 streams per connection (default 1)
-      --insecure         skip TLS certificate verification
+      --ca FILE          verify https:// servers against the CA certificates
+                         in the PEM FILE instead of the system's roots
+      --insecure         skip TLS certificate verification (never used by
+                         matrix run)
       --procs N          GOMAXPROCS for the run (default 1: on a machine shared
                          with the server, idle Go processors cost CPU)
       --json             print the whole result as JSON on stdout, nothing else
@@ -78,7 +82,7 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	var (
 		headers          headerFlags
 		bodySize         int
-		bodyFile         string
+		bodyFile, caFile string
 		h2, insecure     bool
 		method           string
 		connections      int
@@ -102,6 +106,7 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	fs.BoolVar(&h2, "h2", false, "")
 	fs.IntVar(&c.Streams, "streams", 0, "")
 	fs.BoolVar(&insecure, "insecure", false, "")
+	fs.StringVar(&caFile, "ca", "", "")
 	fs.IntVar(&o.procs, "procs", 1, "")
 	fs.BoolVar(&o.json, "json", false, "")
 
@@ -127,10 +132,19 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 		return nil, errors.New("--body-size and --body-file are exclusive")
 	case o.procs < 0:
 		return nil, fmt.Errorf("--procs must not be negative, got %d", o.procs)
+	case insecure && caFile != "":
+		return nil, errors.New("--ca and --insecure are exclusive")
 	}
 	c.URL, c.Method, c.Headers = urls[0], method, headers
 	c.Connections, c.Duration, c.Warmup = connections, duration, warmup
 	c.InsecureSkipVerify = insecure
+	if caFile != "" {
+		pool, err := tlscert.LoadPool(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %s", strings.TrimPrefix(err.Error(), "tlscert: "))
+		}
+		c.RootCAs = pool
+	}
 	if bodySize > 0 {
 		c.Body = deterministicBody(bodySize)
 	}
@@ -248,6 +262,13 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "  errors       %s\n", errorSummary(r))
 	fmt.Fprintf(w, "  status       %s\n", statusSummary(r.StatusCodes))
 	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried\n", r.ConnectionsOpened, r.Reconnects, r.Retried)
+	if t := r.TLS; t != nil {
+		alpn := t.ALPN
+		if alpn == "" {
+			alpn = "none"
+		}
+		fmt.Fprintf(w, "  tls          %s, %s, ALPN %s\n", t.Version, t.CipherSuite, alpn)
+	}
 	perReq := "-"
 	if r.Requests > 0 {
 		perReq = units.Duration(float64(r.ClientCPUNs)/float64(r.Requests)) + "/req"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -103,6 +104,8 @@ func TestParseLoadArgsErrors(t *testing.T) {
 		{[]string{"--body-file", "/does/not/exist", "http://a/"}, "--body-file"},
 		{[]string{"ftp://a/"}, "scheme"},
 		{[]string{"--close", "--h2", "http://a/"}, "close mode"},
+		{[]string{"--ca", "/does/not/exist", "https://a/"}, "--ca"},
+		{[]string{"--ca", "f", "--insecure", "https://a/"}, "exclusive"},
 	}
 	for _, tt := range tests {
 		_, err := parseLoadArgs(tt.args)
@@ -189,6 +192,32 @@ func TestCmdLoadBadInput(t *testing.T) {
 	code, stdout, _ := runLoad(t, "-h")
 	if code != 0 || !strings.Contains(stdout, "Usage: matrix load") {
 		t.Errorf("-h: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// --ca verifies a server against the CA file given; without it the
+// server's private CA is unknown and the target is refused at once, unless
+// --insecure.
+func TestCmdLoadCA(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "Hello, World!")
+	}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	short := []string{"-c", "1", "-d", "300ms", "--warmup", "0s"}
+	code, stdout, stderr := runLoad(t, append(short, "--ca", ca, srv.URL)...)
+	if code != 0 || !strings.Contains(stdout, "tls          TLS 1.3, TLS_") || !strings.Contains(stdout, "ALPN http/1.1") {
+		t.Errorf("--ca: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = runLoad(t, append(short, srv.URL)...)
+	if code != 2 || !strings.Contains(stderr, "certificate") {
+		t.Errorf("no --ca: exit %d, stderr %q; want 2 and a certificate error", code, stderr)
+	}
+	if code, _, stderr = runLoad(t, append(short, "--insecure", srv.URL)...); code != 0 {
+		t.Errorf("--insecure: exit %d, stderr %q", code, stderr)
 	}
 }
 
