@@ -16,7 +16,7 @@ export PATH=$PATH:/usr/local/go/bin
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(nginx-light libnginx-mod-http-js h2o wrk nghttp2-client nghttp2-server
-	apache2 lighttpd lighttpd-modules-lua chromium debootstrap jq util-linux)
+	apache2 lighttpd lighttpd-modules-lua lighttpd-mod-openssl chromium debootstrap jq util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do

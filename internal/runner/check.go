@@ -89,7 +89,13 @@ func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtim
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return pr.checkContract(cctx)
+	problems := pr.checkContract(cctx)
+	// Over TLS the prober offers h2 and http/1.1 (a run measures a server
+	// that declines h2 and marks the cell suspect); the check says so.
+	if proto == matrix.H2 && len(problems) == 0 && pr.spoke != "HTTP/2.0" {
+		problems = append(problems, fmt.Sprintf("h2: the server negotiated %s by ALPN, not h2", pr.spoke))
+	}
+	return problems
 }
 
 func contains(list []string, s string) bool {

@@ -158,7 +158,9 @@ func TestDockerInterruptLeavesNoContainer(t *testing.T) {
 }
 
 // TestDockerPackagedServersConform builds the nginx and h2o images on the
-// Debian base image offline and checks the contract on h1 and h2c.
+// Debian base image offline and checks the contract on h1 and h2c, and
+// nginx's over TLS (h1s, h2): the certificate copied into the container is
+// readable by its user, and the chain verifies against the check's CA.
 func TestDockerPackagedServersConform(t *testing.T) {
 	cli := needDocker(t)
 	if _, err := cli.ImageInspect(context.Background(), "matrix/debian-base:bookworm"); err != nil {
@@ -173,7 +175,7 @@ func TestDockerPackagedServersConform(t *testing.T) {
 profiles:
   test: {warmup: 200ms, duration: 1s, reference: none, interference: 64}
 servers:
-  - {name: nginx, protocols: [h1], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h1}}
+  - {name: nginx, protocols: [h1, h1s, h2], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h1}}
   - {name: nginx-h2c, protocols: [h2c], build: {dockerfile: %[1]q}, env: {NGINX_PROTOCOL: h2c}}
   - {name: h2o, protocols: [h1, h2c], build: {dockerfile: %[2]q}}
 scenarios:
@@ -196,8 +198,8 @@ scenarios:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 4 {
-		t.Fatalf("checked %d server/protocol pairs, want 4:\n%s", len(res), out.String())
+	if len(res) != 6 {
+		t.Fatalf("checked %d server/protocol pairs, want 6:\n%s", len(res), out.String())
 	}
 	for _, r := range res {
 		if len(r.Problems) > 0 {

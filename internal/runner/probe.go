@@ -22,6 +22,9 @@ import (
 type prober struct {
 	client *http.Client
 	base   string // scheme://host:port
+	// spoke is the protocol of the last response ("HTTP/2.0"), so that
+	// `matrix check` can tell a server that declined h2 by ALPN.
+	spoke string
 }
 
 // newProber returns a prober for addr speaking proto ("h1", "h1s", "h2c"
@@ -157,6 +160,7 @@ func (p *prober) do(ctx context.Context, method, path string, body []byte) (int,
 		return 0, "", err
 	}
 	defer resp.Body.Close()
+	p.spoke = resp.Proto
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
 		return resp.StatusCode, "", fmt.Errorf("reading body: %w", err)

@@ -3,11 +3,14 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/internal/runtime"
 )
 
 // TLS rows end to end under the process runtime: go-stdlib (the real
@@ -78,6 +81,21 @@ scenarios:
 		if rp.Result.Errors != 0 || rp.Result.Requests == 0 {
 			t.Errorf("%s: %d requests, errors %v", c.ID(), rp.Result.Requests, rp.Result.ErrorsByClass)
 		}
+	}
+	// `matrix check` says what the run only marks suspect.
+	rt, err := runtime.New(context.Background(), "process", runtime.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	p, _ := s.Matrix.Profile("")
+	res, err := Check(context.Background(), s.Matrix, p, rt, []string{"h1only"}, t.TempDir(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || len(res[0].Problems) != 0 || len(res[1].Problems) != 1 ||
+		!strings.Contains(res[1].Problems[0], "negotiated HTTP/1.1 by ALPN, not h2") {
+		t.Errorf("check of h1only: %+v, want h1s ok and h2 declined", res)
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "matrix-tls-*")); len(left) != 0 {
 		t.Errorf("certificates left behind: %v", left)

@@ -36,7 +36,29 @@ chmod 755 "$dir"
 # filesystem may be FUSE (fuse-overlayfs), and apache2 stats, opens and
 # maps the file on every request.
 cp -R "$here/htdocs" "$dir/htdocs"
+protos='h1, h2c'
+alpn='h2c http/1.1'
+: >"$dir/tls.conf"
+if [ -n "${TLS_CERT:-}" ]; then
+	: "${TLS_KEY:?TLS_CERT is set but TLS_KEY is not}"
+	protos='TLS: h1s, h2'
+	alpn='h2 http/1.1'
+	# mod_ssl on the one virtual host, h2 preferred by ALPN (Protocols in
+	# the main file). TLS 1.2 and 1.3, as every
+	# column offers. The session cache is shared memory in the run's
+	# directory (mod_ssl warns without one). The key is read once, by the
+	# parent process, before any child starts.
+	cat >"$dir/tls.conf" <<-EOF
+		LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+		LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+		SSLSessionCache "shmcb:$dir/ssl_scache(512000)"
+		SSLProtocol -all +TLSv1.2 +TLSv1.3
+		SSLEngine on
+		SSLCertificateFile "$TLS_CERT"
+		SSLCertificateKeyFile "$TLS_KEY"
+	EOF
+fi
 sed -e "s|@LISTEN@|$listen|" -e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
-	"$here/apache2.conf.tmpl" >"$dir/apache2.conf"
-echo "$("$0" -version) (h1, h2c) on $listen" >&2
+	-e "s|@PROTOCOLS@|$alpn|" "$here/apache2.conf.tmpl" >"$dir/apache2.conf"
+echo "$("$0" -version) ($protos) on $listen" >&2
 exec apache2 -f "$dir/apache2.conf" -DFOREGROUND

@@ -5,7 +5,9 @@
 // answers {"message":"Hello, World!"} as application/json, and POST /upload
 // reads the whole request body and answers its length in bytes as decimal
 // text. The server listens on $HOST:$PORT (HOST empty means every interface)
-// and exits within a second of SIGTERM or SIGINT.
+// and exits within a second of SIGTERM or SIGINT. With TLS_CERT and TLS_KEY
+// set (PEM paths) it serves HTTP/1.1 over TLS instead (crypto/tls, which
+// fasthttp wraps; ALPN http/1.1).
 package main
 
 import (
@@ -68,10 +70,21 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Printf("fasthttp: %s %s listening on %s (h1)", module, moduleVersion(module), ln.Addr())
+	cert, key := os.Getenv("TLS_CERT"), os.Getenv("TLS_KEY")
+	protos := "h1"
+	if cert != "" {
+		protos = "TLS: h1s"
+	}
+	log.Printf("fasthttp: %s %s listening on %s (%s)", module, moduleVersion(module), ln.Addr(), protos)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cert != "" {
+			errc <- srv.ServeTLS(ln, cert, key)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

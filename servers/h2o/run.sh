@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh - run h2o for the matrix in the foreground on $PORT, serving
-# HTTP/1.1 and h2c (prior knowledge) on the same port. $HOST (default:
+# HTTP/1.1 and h2c (prior knowledge) on the same port, or with TLS_CERT and
+# TLS_KEY set, TLS with h2 and http/1.1 offered by ALPN. $HOST (default:
 # every interface) and $H2O_THREADS (default: the CPUs this process may run
 # on) are optional. Needs Debian's h2o package, which is built with mruby.
 # run.sh -version prints "h2o <version>".
@@ -32,8 +33,17 @@ chmod 755 "$dir"
 # filesystem may be FUSE (fuse-overlayfs), whose daemon would be measured
 # on every request instead of the server.
 cp "$here/hello.txt" "$here/hello.json" "$dir/"
+ssl='/@SSL@/d'
+protos='h1, h2c'
+if [ -n "${TLS_CERT:-}" ]; then
+	: "${TLS_KEY:?TLS_CERT is set but TLS_KEY is not}"
+	# TLS 1.2 and up, as every column offers; h2o reads the key once, at
+	# start.
+	ssl="s|@SSL@|ssl: {certificate-file: \"$TLS_CERT\", key-file: \"$TLS_KEY\", minimum-version: TLSv1.2}|"
+	protos='TLS: h1s, h2'
+fi
 sed -e "s|@PORT@|$PORT|" -e "s|@HOST@|$host|" -e "s|@THREADS@|$threads|" \
-	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
+	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" -e "$ssl" \
 	"$here/h2o.conf.tmpl" >"$dir/h2o.conf"
-echo "$("$0" -version) (h1, h2c) on $host:$PORT, $threads threads" >&2
+echo "$("$0" -version) ($protos) on $host:$PORT, $threads threads" >&2
 exec h2o -c "$dir/h2o.conf"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # run.sh - run lighttpd for the matrix in the foreground on $PORT, serving
-# HTTP/1.1 and h2c (prior knowledge) on the same port. $HOST (default: every
-# interface) is optional. Needs Debian's lighttpd and lighttpd-modules-lua.
+# HTTP/1.1 and h2c (prior knowledge) on the same port, or with TLS_CERT and
+# TLS_KEY set, TLS with h2 and http/1.1 by ALPN. $HOST (default: every
+# interface) is optional. Needs Debian's lighttpd and lighttpd-modules-lua,
+# and lighttpd-mod-openssl for TLS.
 # run.sh -version prints "lighttpd <version>".
 set -eu
 
@@ -31,7 +33,16 @@ chmod 755 "$dir"
 # filesystem may be FUSE (fuse-overlayfs), whose daemon would be measured
 # on every request instead of the server.
 cp -R "$here/htdocs" "$dir/htdocs"
+tls=
+protos='h1, h2c'
+if [ -n "${TLS_CERT:-}" ]; then
+	: "${TLS_KEY:?TLS_CERT is set but TLS_KEY is not}"
+	protos='TLS: h1s, h2'
+	# TLS 1.2 and up, as every column offers. lighttpd reads the key once,
+	# at start.
+	tls="server.modules += (\"mod_openssl\") ssl.engine = \"enable\" ssl.pemfile = \"$TLS_CERT\" ssl.privkey = \"$TLS_KEY\" ssl.openssl.ssl-conf-cmd = (\"MinProtocol\" => \"TLSv1.2\")"
+fi
 sed -e "s|@PORT@|$PORT|" -e "s|@BIND@|$bind|" -e "s|@HERE@|$here|g" -e "s|@DIR@|$dir|g" \
-	"$here/lighttpd.conf.tmpl" >"$dir/lighttpd.conf"
-echo "$("$0" -version) (h1, h2c) on ${HOST:-*}:$PORT" >&2
+	-e "s|@TLS@|$tls|" "$here/lighttpd.conf.tmpl" >"$dir/lighttpd.conf"
+echo "$("$0" -version) ($protos) on ${HOST:-*}:$PORT" >&2
 exec lighttpd -D -f "$dir/lighttpd.conf"

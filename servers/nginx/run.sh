@@ -6,6 +6,9 @@
 # nginx 1.22 cannot serve HTTP/1.1 and cleartext HTTP/2 on one port: a
 # "listen ... http2" socket without TLS speaks HTTP/2 with prior knowledge
 # only. So the protocol is chosen here, and the matrix has two columns.
+# With TLS_CERT and TLS_KEY set (a TLS cell) the protocol is ignored: the
+# port serves TLS and offers h2 and http/1.1 by ALPN, which nginx 1.22 does
+# on one "listen ... ssl http2" socket, so the h1 column serves h1s and h2.
 # $HOST (default: every interface) and $NGINX_WORKERS (default: the CPUs
 # this process may run on) are optional.
 set -eu
@@ -41,8 +44,17 @@ dir=$(mktemp -d "$tmp/matrix-nginx.XXXXXX")
 echo $$ >"$dir/owner" # exec keeps the PID: the owner is nginx's master
 chmod 755 "$dir"
 
+tls='#'
+if [ -n "${TLS_CERT:-}" ]; then
+	: "${TLS_KEY:?TLS_CERT is set but TLS_KEY is not}"
+	http2=' ssl http2'
+	proto='TLS: h1s, h2'
+	# nginx reads both files once, as the user it starts as.
+	tls="ssl_certificate $TLS_CERT; ssl_certificate_key $TLS_KEY;"
+fi
+
 sed -e "s|@LISTEN@|$listen$http2|" -e "s|@WORKERS@|$workers|" \
-	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" \
+	-e "s|@DIR@|$dir|g" -e "s|@HERE@|$here|g" -e "s|@TLS@|$tls|" \
 	"$here/nginx.conf.tmpl" >"$dir/nginx.conf"
 echo "$("$0" -version) ($proto) on $listen, $workers workers" >&2
 exec nginx -p "$dir" -e stderr -c "$dir/nginx.conf"

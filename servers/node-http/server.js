@@ -1,13 +1,17 @@
 // The matrix contract on Node.js's own http module: HTTP/1.1, one process
 // (Node's default; no cluster), listening on $HOST:$PORT (HOST empty: every
-// interface). "node server.js -version" prints "node <version>".
+// interface). "node server.js -version" prints "node <version>". With
+// TLS_CERT and TLS_KEY set (PEM paths) it serves HTTP/1.1 over TLS instead
+// (node:https, ALPN http/1.1).
 //
 // GET / answers "Hello, World!" as text/plain, GET /json answers
 // {"message":"Hello, World!"} as application/json, POST /upload reads the
 // whole body and answers its length in bytes.
 'use strict';
 
+const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 
 if (process.argv.includes('-version') || process.argv.includes('--version')) {
   console.log(`node ${process.versions.node}`);
@@ -43,10 +47,13 @@ function handle(req, res) {
   }
 }
 
-const server = http.createServer(handle);
+const tls = process.env.TLS_CERT
+  ? { cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY), ALPNProtocols: ['http/1.1'] }
+  : null;
+const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
 server.listen(port, process.env.HOST || undefined, () => {
   const a = server.address();
-  console.error(`node-http: node ${process.versions.node} listening on ${a.address}:${a.port} (h1)`);
+  console.error(`node-http: node ${process.versions.node} listening on ${a.address}:${a.port} (${tls ? 'TLS: h1s' : 'h1'})`);
 });
 
 // A container's PID 1 gets no default signal handling: exit explicitly.

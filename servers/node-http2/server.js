@@ -3,13 +3,16 @@
 // its stream API, one process, listening on $HOST:$PORT (HOST empty: every
 // interface). Node's defaults are kept: no limit on concurrent streams, the
 // 65535-byte initial window. "node server.js -version" prints
-// "node <version>".
+// "node <version>". With TLS_CERT and TLS_KEY set (PEM paths) it serves
+// HTTP/2 over TLS instead (http2.createSecureServer), offering only h2 by
+// ALPN: the column is HTTP/2 only, over TLS as in cleartext.
 //
 // GET / answers "Hello, World!" as text/plain, GET /json answers
 // {"message":"Hello, World!"} as application/json, POST /upload reads the
 // whole body and answers its length in bytes.
 'use strict';
 
+const fs = require('node:fs');
 const http2 = require('node:http2');
 
 if (process.argv.includes('-version') || process.argv.includes('--version')) {
@@ -49,12 +52,15 @@ function handle(stream, headers) {
   }
 }
 
-const server = http2.createServer();
+const tls = process.env.TLS_CERT
+  ? { cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) }
+  : null;
+const server = tls ? http2.createSecureServer(tls) : http2.createServer();
 server.on('stream', handle);
 server.on('sessionError', () => {});
 server.listen(port, process.env.HOST || undefined, () => {
   const a = server.address();
-  console.error(`node-http2: node ${process.versions.node} listening on ${a.address}:${a.port} (h2c)`);
+  console.error(`node-http2: node ${process.versions.node} listening on ${a.address}:${a.port} (${tls ? 'TLS: h2' : 'h2c'})`);
 });
 
 // A container's PID 1 gets no default signal handling: exit explicitly.
