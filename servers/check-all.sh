@@ -3,28 +3,30 @@
 # process runtime's way: from the repository root, host packages for the
 # packaged ones), check it with check.sh on each protocol it claims, stop it
 # with SIGTERM, and print one line per server and protocol. Exits 1 if any
-# check failed. The list mirrors the entries in servers/README.md.
+# check failed. The list mirrors the entries in servers/README.md. A server
+# with TLS protocols (h1s, h2) is started a second time with TLS_CERT and
+# TLS_KEY from a CA made here (openssl), which check.sh verifies against.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
 # name|protocols|command (Go servers: "go" means the module's binary)
 servers=(
-	"go-stdlib|h1 h2c|go"
-	"fasthttp|h1|go"
-	"gin|h1 h2c|go"
-	"echo|h1 h2c|go"
-	"chi|h1 h2c|go"
+	"go-stdlib|h1 h2c h1s h2|go"
+	"fasthttp|h1 h1s|go"
+	"gin|h1 h2c h1s h2|go"
+	"echo|h1 h2c h1s h2|go"
+	"chi|h1 h2c h1s h2|go"
 	"fiber|h1|go"
 	"fiber-v3|h1|go"
 	"hertz|h1|go"
 	"nbio|h1|go"
-	"nginx|h1|env NGINX_PROTOCOL=h1 ./servers/nginx/run.sh"
+	"nginx|h1 h1s h2|env NGINX_PROTOCOL=h1 ./servers/nginx/run.sh"
 	"nginx-h2c|h2c|env NGINX_PROTOCOL=h2c ./servers/nginx/run.sh"
-	"h2o|h1 h2c|./servers/h2o/run.sh"
-	"apache2|h1 h2c|./servers/apache2/run.sh"
-	"lighttpd|h1 h2c|./servers/lighttpd/run.sh"
-	"node-http|h1|node ./servers/node-http/server.js"
-	"node-http2|h2c|node ./servers/node-http2/server.js"
+	"h2o|h1 h2c h1s h2|./servers/h2o/run.sh"
+	"apache2|h1 h2c h1s h2|./servers/apache2/run.sh"
+	"lighttpd|h1 h2c h1s h2|./servers/lighttpd/run.sh"
+	"node-http|h1 h1s|node ./servers/node-http/server.js"
+	"node-http2|h2c h2|node ./servers/node-http2/server.js"
 )
 
 bin=$(mktemp -d "${TMPDIR:-/tmp}/check-all.XXXXXX")
@@ -45,12 +47,75 @@ free_port() {
 	done
 }
 
+# A CA and a server certificate for 127.0.0.1 and localhost, in $bin (mode
+# 0700, removed on exit): the TLS contract's TLS_CERT and TLS_KEY.
+make_certs() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=check-all-ca -keyout "$bin/ca.key" -out "$bin/ca.pem" 2>/dev/null &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+			-keyout "$bin/key.pem" -out "$bin/req.pem" 2>/dev/null &&
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$bin/ext" &&
+		openssl x509 -req -in "$bin/req.pem" -CA "$bin/ca.pem" -CAkey "$bin/ca.key" -CAcreateserial \
+			-days 1 -extfile "$bin/ext" -out "$bin/cert.pem" 2>/dev/null
+}
+chmod 700 "$bin"
+make_certs || { echo "$0: openssl could not make the TLS certificates" >&2; exit 2; }
+
 wanted() {
 	[ $# -eq 1 ] && return 0
 	local n=$1 w
 	shift
 	for w; do [ "$w" = "$n" ] && return 0; done
 	return 1
+}
+
+# check_server NAME PROTOS CMD TLS: start CMD (with the certificate when TLS
+# is set), wait for it, check it on each protocol, stop it.
+check_server() {
+	local name=$1 protos=$2 cmd=$3 tls=$4 scheme=http first copt ready out notes t0 ms
+	port=$(free_port)
+	if [ -n "$tls" ]; then
+		scheme=https
+		# shellcheck disable=SC2086 # cmd is a word list
+		PORT=$port TLS_CERT=$bin/cert.pem TLS_KEY=$bin/key.pem $cmd >"$bin/$name.log" 2>&1 &
+	else
+		# shellcheck disable=SC2086 # cmd is a word list
+		PORT=$port $cmd >"$bin/$name.log" 2>&1 &
+	fi
+	pid=$!
+	first=${protos# }
+	first=${first%% *}
+	case $first in
+	h2c) copt=--http2-prior-knowledge ;;
+	h2) copt=--http2 ;;
+	*) copt=--http1.1 ;;
+	esac
+	ready=0
+	for _ in $(seq 100); do
+		curl -s "$copt" --cacert "$bin/ca.pem" -o /dev/null --max-time 1 "$scheme://127.0.0.1:$port/" && { ready=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	for proto in $protos; do
+		if [ $ready = 0 ]; then
+			printf '%-11s %-4s FAIL not ready: %s\n' "$name" "$proto" "$(tail -n 3 "$bin/$name.log" | tr '\n' ' ')"
+			failed=1
+			continue
+		fi
+		if out=$(./servers/check.sh "$scheme://127.0.0.1:$port" "$proto" "$bin/ca.pem"); then
+			notes=$(grep -c '^note' <<<"$out")
+			printf '%-11s %-4s pass  %-22s %s\n' "$name" "$proto" "$version" "$([ "$notes" != 0 ] && grep '^note' <<<"$out" | sed 's/^note [^ ]* //')"
+		else
+			printf '%-11s %-4s FAIL  %-22s %s\n' "$name" "$proto" "$version" "$(grep '^FAIL' <<<"$out" | head -n 3 | tr '\n' ';')"
+			failed=1
+		fi
+	done
+	t0=$(date +%s%N)
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	pid=
+	[ $ms -gt 2000 ] && { printf '%-11s      SIGTERM took %d ms\n' "$name" "$ms"; failed=1; }
 }
 
 failed=0
@@ -66,37 +131,14 @@ for entry in "${servers[@]}"; do
 		cmd=$bin/$name
 	fi
 	version=$($cmd -version 2>/dev/null | head -n 1)
-	port=$(free_port)
-	# shellcheck disable=SC2086 # cmd is a word list
-	PORT=$port $cmd >"$bin/$name.log" 2>&1 &
-	pid=$!
-	first=${protos%% *}
-	[ "$first" = h2c ] && copt=--http2-prior-knowledge || copt=--http1.1
-	ready=0
-	for _ in $(seq 100); do
-		curl -s "$copt" -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && { ready=1; break; }
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	clear= tls=
 	for proto in $protos; do
-		if [ $ready = 0 ]; then
-			printf '%-11s %-4s FAIL not ready: %s\n' "$name" "$proto" "$(tail -n 3 "$bin/$name.log" | tr '\n' ' ')"
-			failed=1
-			continue
-		fi
-		if out=$(./servers/check.sh "http://127.0.0.1:$port" "$proto"); then
-			notes=$(grep -c '^note' <<<"$out")
-			printf '%-11s %-4s pass  %-22s %s\n' "$name" "$proto" "$version" "$([ "$notes" != 0 ] && grep '^note' <<<"$out" | sed 's/^note [^ ]* //')"
-		else
-			printf '%-11s %-4s FAIL  %-22s %s\n' "$name" "$proto" "$version" "$(grep '^FAIL' <<<"$out" | head -n 3 | tr '\n' ';')"
-			failed=1
-		fi
+		case $proto in
+		h1s | h2) tls="$tls $proto" ;;
+		*) clear="$clear $proto" ;;
+		esac
 	done
-	t0=$(date +%s%N)
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	pid=
-	[ $ms -gt 2000 ] && { printf '%-11s      SIGTERM took %d ms\n' "$name" "$ms"; failed=1; }
+	[ -n "$clear" ] && check_server "$name" "$clear" "$cmd" ""
+	[ -n "$tls" ] && check_server "$name" "$tls" "$cmd" tls
 done
 exit $failed

@@ -1,5 +1,6 @@
 #!/bin/sh
-# check.sh URL [h1|h2c] - check one running server against the matrix contract.
+# check.sh URL [h1|h2c|h1s|h2 [CAFILE]] - check one running server against the
+# matrix contract.
 #
 # GET / must answer 200 "Hello, World!" as text/plain, GET /json 200
 # {"message":"Hello, World!"} as application/json, and POST /upload 200 with
@@ -7,18 +8,29 @@
 # 1048576 bytes, each with Content-Length as the load generator sends them).
 # On h1 a chunked body is also tried and reported, but never fails. Every
 # answer must come over the protocol asked for: HTTP/1.1 for h1, HTTP/2 with
-# prior knowledge for h2c. Prints one line per check; exits 1 if any failed.
+# prior knowledge for h2c, HTTP/1.1 over TLS for h1s, HTTP/2 negotiated by
+# ALPN for h2 (the URL is https://). Over TLS the server's chain is verified
+# against CAFILE (the system's roots without it), never skipped. Prints one
+# line per check; exits 1 if any failed.
 set -u
 
-usage() { echo "usage: $0 URL [h1|h2c]   (e.g. $0 http://127.0.0.1:8080 h2c)" >&2; exit 2; }
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
+usage() { echo "usage: $0 URL [h1|h2c|h1s|h2 [CAFILE]]   (e.g. $0 http://127.0.0.1:8080 h2c)" >&2; exit 2; }
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage; fi
 base=${1%/}
 proto=${2:-h1}
 case $proto in
 h1) popt=--http1.1 want_ver=1.1 ;;
 h2c) popt=--http2-prior-knowledge want_ver=2 ;;
+h1s) popt=--http1.1 want_ver=1.1 ;;
+h2) popt=--http2 want_ver=2 ;; # ALPN offers h2 and http/1.1: a server that picks http/1.1 fails
 *) usage ;;
 esac
+case $proto in
+h1s | h2) want_scheme=https ;;
+*) want_scheme=http ;;
+esac
+[ "${base%%://*}" = "$want_scheme" ] || { echo "$0: $proto needs a $want_scheme:// URL" >&2; exit 2; }
+ca=${3:-}
 command -v curl >/dev/null || { echo "$0: curl not found" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check.XXXXXX") || exit 2
@@ -30,7 +42,7 @@ failed=0
 expect() {
 	name=$1 want_body=$2 want_type=$3
 	shift 3
-	meta=$(curl -sS "$popt" --max-time 10 -o "$tmp/body" \
+	meta=$(curl -sS "$popt" ${ca:+--cacert "$ca"} --max-time 10 -o "$tmp/body" \
 		-w '%{http_code} %{http_version} %{content_type}' "$@" 2>"$tmp/err")
 	rc=$?
 	body=$(cat "$tmp/body" 2>/dev/null)
@@ -63,7 +75,7 @@ for n in 0 1 4096 65535 65536 65537 1048576; do
 	expect "POST /upload $n B" "$n" "" -H 'Content-Type: application/octet-stream' \
 		--data-binary "@$tmp/up" "$base/upload"
 done
-if [ "$proto" = h1 ]; then
+if [ "$proto" = h1 ] || [ "$proto" = h1s ]; then
 	# Beyond the contract (the load generator always sends Content-Length):
 	# a chunked body. Reported, never failed.
 	head -c 65537 /dev/zero >"$tmp/up"
