@@ -345,6 +345,8 @@ func mergedManifest(id string, shards []*shardRun, opt Options) *results.Manifes
 	for _, s := range shards {
 		m := s.man
 		man.MergedFrom = append(man.MergedFrom, m.RunID)
+		// Each shard made its own CA for its TLS rows; the cells name theirs.
+		man.TLSCAs = append(man.TLSCAs, m.TLSCAs...)
 		man.Git.Dirty = man.Git.Dirty || m.Git.Dirty
 		if m.Created.Before(man.Created) {
 			man.Created = m.Created
