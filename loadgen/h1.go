@@ -194,8 +194,8 @@ func (s *h1Slot) connect(ctx context.Context) bool {
 	s.conn, s.raw = c, raw
 	s.mu.Unlock()
 	s.rc = nil
-	if tc, ok := c.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
 			s.rc = rc
 		}
 	}

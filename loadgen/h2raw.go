@@ -36,7 +36,8 @@ type rawConn struct {
 var errWouldBlock = errors.New("loadgen: read would block")
 
 func newRawConn(nc net.Conn) (*rawConn, bool) {
-	tc, ok := nc.(*net.TCPConn)
+	// *net.TCPConn or rawTCPConn; not a TLS connection.
+	tc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nil, false
 	}
