@@ -7,9 +7,15 @@
 #                 `matrix load --close` and `wrk -t1 -H 'Connection: close'`
 #   ka-1024       HTTP/1.1 keep-alive, 1024 connections: `matrix load` and
 #                 `wrk -t1`; the peak RSS of both is printed too
-#   h2c-goaway    h2c, 16 connections x 10 streams, nginx with
+#   h2c-goaway    h2c, 10 streams per connection, nginx with
 #                 keepalive_requests 100 (a GOAWAY every 100 streams):
-#                 `matrix load --h2` and `h2load`
+#                 `matrix load --h2 -c 16` for the duration, redialling
+#                 after every GOAWAY, and `h2load -c320 -n32000`, whose 320
+#                 connections serve their 100 requests each: the same
+#                 connection setups per request. h2load does not redial
+#                 after a GOAWAY (nghttp2 1.52): run for a duration like
+#                 ours it stalls after the first 100 requests per
+#                 connection, which the script checks and says once.
 #
 # For each pair it prints req/s and the client's µs of CPU per request (its
 # own user+sys over the whole process, measured from outside the same way
@@ -156,10 +162,10 @@ wrk_run() {
 }
 
 # h2load_run ARGS...: prints "requests req/s cpu rss"; 0 requests when it
-# completed none. -D bounds it in time even when it stalls.
+# completed none.
 h2load_run() {
 	local cpu rss req rps
-	read -r cpu rss < <(measure h2load -D"$DURATION" "$@")
+	read -r cpu rss < <(measure h2load "$@")
 	req=$(awk '/^requests:/ { print $8 }' "$dir/out")
 	rps=$(awk '/^finished in/ { sub(/,/, "", $4); printf "%d", $4 }' "$dir/out")
 	echo "${req:-0} ${rps:-0} $cpu $rss"
@@ -169,7 +175,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) 
 us_per() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "-" }'; }
 
 printf '%-11s %-7s %10s %9s %9s %9s\n' row client requests req/s "µs/req" "RSS MiB"
-summary=()
+summary=() h2load_stall=
 for row in $ROWS; do
 	case $row in
 	churn-close)
@@ -182,7 +188,13 @@ for row in $ROWS; do
 		;;
 	h2c-goaway)
 		our_args=(--h2 -c 16 --streams 10 "$h2_url")
-		peer=h2load_run peer_name=h2load peer_args=(-c16 -m10 "$h2_url")
+		peer=h2load_run peer_name=h2load peer_args=(-c320 -m10 -n32000 "$h2_url")
+		# Does h2load redial after a GOAWAY? Run for 1 s on 16
+		# connections, it completes 1600 requests when it does not.
+		read -r sreq _ < <(h2load_run -D1 -c16 -m10 "$h2_url")
+		if [ "$sreq" -le 1600 ]; then
+			h2load_stall="h2load -D1 -c16 stalls after GOAWAY: $sreq requests, then none (it does not redial)"
+		fi
 		;;
 	*)
 		echo "bench-conn: unknown row $row" >&2
@@ -222,3 +234,4 @@ done
 echo
 echo "ratios are matrix / peer (CPU/req: lower is better; req/s: higher is better)"
 printf '%s\n' "${summary[@]}"
+if [ -n "$h2load_stall" ]; then echo "$h2load_stall"; fi
