@@ -37,10 +37,10 @@ type h2Conn struct {
 	hdec      *statusDecoder
 	closer    connCloser // closes the connection when the run ends
 
-	nc  net.Conn
+	nc   net.Conn
 	raw  *rawConn // nc's raw reads and writes (rawc), or nil
 	rawc *rawConn // kept across connections
-	fr  *http2.Framer
+	fr   *http2.Framer
 	// looked says ensure has made its one non-blocking read since the
 	// last flush: the next empty buffer flushes and waits.
 	looked bool
