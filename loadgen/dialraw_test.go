@@ -199,7 +199,8 @@ func TestH2AllocsPerRedial(t *testing.T) {
 		t.Fatalf("only %d requests in a second", requests)
 	}
 	perRedial := float64(mallocs) / float64(redials)
-	t.Logf("%d allocations for %d requests, about %d redials: %.1f per redial", mallocs, requests, redials, perRedial)
+	t.Logf("%d allocations (%d bytes) for %d requests, about %d redials: %.1f per redial",
+		mallocs, ms[1].TotalAlloc-ms[0].TotalAlloc, requests, redials, perRedial)
 	if perRedial > maxAllocsPerRedial {
 		t.Errorf("%.1f allocations per redial, want at most %d", perRedial, maxAllocsPerRedial)
 	}
