@@ -156,9 +156,27 @@ type rawTCPConn struct {
 	remote net.Addr
 }
 
-// LocalAddr is not known: it was never asked of the kernel, which would
-// cost a system call per connection, and nothing here needs it.
-func (c *rawTCPConn) LocalAddr() net.Addr { return nil }
+// LocalAddr asks the kernel for the connection's local address. The dial
+// does not, unlike net.Dialer: it would cost a system call per connection,
+// and the load generator never needs it. It returns nil if the kernel
+// cannot tell (the connection is closed).
+func (c *rawTCPConn) LocalAddr() net.Addr {
+	rc, err := c.File.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var sa unix.Sockaddr
+	if rc.Control(func(fd uintptr) { sa, err = unix.Getsockname(int(fd)) }) != nil || err != nil {
+		return nil
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+	}
+	return nil
+}
 
 // RemoteAddr returns the address dialled.
 func (c *rawTCPConn) RemoteAddr() net.Addr { return c.remote }

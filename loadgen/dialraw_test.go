@@ -5,11 +5,15 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/matrixbench/matrix/loadgen/internal/h1test"
 	"github.com/matrixbench/matrix/loadgen/internal/h2test"
@@ -66,6 +70,9 @@ func TestRawDial(t *testing.T) {
 	if got := c.RemoteAddr().String(); got != ln.Addr().String() {
 		t.Errorf("RemoteAddr %s, want %s", got, ln.Addr())
 	}
+	if la, ok := c.LocalAddr().(*net.TCPAddr); !ok || !la.IP.Equal(net.IPv4(127, 0, 0, 1)) || la.Port == 0 {
+		t.Errorf("LocalAddr %v, want 127.0.0.1 and a port", c.LocalAddr())
+	}
 	c.Close()
 
 	// A port nobody listens on: the port of a listener just closed.
@@ -79,6 +86,63 @@ func TestRawDial(t *testing.T) {
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "dial" || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("dial to a closed port: %v, want a dial error with ECONNREFUSED", err)
+	}
+}
+
+// TestRawDialPending: a connect the server does not answer (its accept
+// queue is full, so the kernel drops the SYN) is waited for through the
+// poller, and ends at the dial timeout or when ctx ends, whichever comes
+// first, as a dial error or ctx's error.
+func TestRawDialPending(t *testing.T) {
+	// A listener with a backlog of 0 that never accepts: the first
+	// connections fill its queue, and later SYNs are dropped.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*unix.SockaddrInet4).Port)
+	d := newRawDialer(addr, 300*time.Millisecond)
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	// Fill the queue; a dial that times out shows it is full.
+	var err1 error
+	for range 4 {
+		c, err := d.dial(context.Background())
+		if err != nil {
+			err1 = err
+			break
+		}
+		held = append(held, c)
+	}
+	var oe *net.OpError
+	if !errors.As(err1, &oe) || !errors.Is(err1, os.ErrDeadlineExceeded) {
+		t.Fatalf("dial to a full accept queue: %v, want a dial error on the timeout", err1)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	d.timeout = time.Minute
+	begin := time.Now()
+	if _, err := d.dial(ctx); err != context.Canceled {
+		t.Errorf("dial cancelled while pending: %v, want %v", err, context.Canceled)
+	}
+	if el := time.Since(begin); el > 10*time.Second {
+		t.Errorf("the cancelled dial returned after %v", el)
 	}
 }
 
