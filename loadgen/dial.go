@@ -54,6 +54,7 @@ const (
 type dialer struct {
 	st        *runState
 	nd        net.Dialer
+	raw       *rawDialer // plain TCP to a literal address (dialraw.go), or nil
 	tlsConfig *tls.Config
 
 	everConnected atomic.Bool
@@ -70,6 +71,8 @@ func newDialer(st *runState) *dialer {
 			RootCAs:            st.cfg.RootCAs,
 			InsecureSkipVerify: st.cfg.InsecureSkipVerify,
 		}
+	} else {
+		d.raw = newRawDialer(st.target.addr, st.cfg.timeout())
 	}
 	return d
 }
@@ -108,7 +111,13 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 		}
 	}
 	class := errConnect
-	c, err := d.nd.DialContext(ctx, "tcp", d.st.target.addr)
+	var c net.Conn
+	var err error
+	if d.raw != nil {
+		c, err = d.raw.dial(ctx)
+	} else {
+		c, err = d.nd.DialContext(ctx, "tcp", d.st.target.addr)
+	}
 	if err == nil && d.tlsConfig != nil {
 		class = errTLS
 		c, err = d.handshake(ctx, c, alpn)

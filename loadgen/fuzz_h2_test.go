@@ -106,9 +106,7 @@ func checkStreamsAccounted(t *testing.T, rec *recorder, opened uint32) {
 	for ph := range rec.phases {
 		m := &rec.phases[ph]
 		var statuses, errs uint64
-		for _, n := range m.status {
-			statuses += n
-		}
+		m.status.each(func(_ int, n uint64) { statuses += n })
 		for _, n := range m.byClass {
 			errs += n
 		}

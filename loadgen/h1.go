@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // h1Driver is the HTTP/1.1 client (RFC 9112). Each connection slot is one
@@ -82,7 +84,7 @@ func encodeH1Request(cfg *Config, t *target) []byte {
 // drive runs one connection slot until the run ends.
 func (d *h1Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 	s := &h1Slot{d: d, st: st, rec: rec, rd: newH1Reader(), last: -1}
-	s.onReadable = s.step
+	s.onReadable, s.onProbe = s.step, s.probeFIN
 	d.wd.add(s)
 	defer s.drop()
 	s.run(ctx)
@@ -112,6 +114,9 @@ type h1Slot struct {
 	rc         syscall.RawConn
 	onReadable func(fd uintptr) bool
 	dir        directState
+	// onProbe is s.probeFIN, bound once; finSeen is what it found.
+	onProbe func(fd uintptr)
+	finSeen bool
 
 	mu     sync.Mutex
 	raw    net.Conn // the TCP connection under conn
@@ -194,8 +199,8 @@ func (s *h1Slot) connect(ctx context.Context) bool {
 	s.conn, s.raw = c, raw
 	s.mu.Unlock()
 	s.rc = nil
-	if tc, ok := c.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
 			s.rc = rc
 		}
 	}
@@ -330,14 +335,43 @@ func (s *h1Slot) fail(a *h1Attempt) {
 // server's FIN first lets the server, which closes first, hold the
 // TIME_WAIT state (RFC 9293 3.6), so that a long run of short connections
 // does not exhaust the client's ephemeral ports on a non-loopback path.
+//
+// The server usually closes right after its response, so its FIN is most
+// often here already: one non-blocking read finds it, and the wait (a
+// read deadline, which costs a runtime timer) is set only when it is not.
 func (s *h1Slot) closeAnnounced() {
-	if err := s.raw.SetReadDeadline(time.Now().Add(drainWait)); err == nil {
-		for s.rd.fill() == nil {
-			s.rd.r, s.rd.w = 0, 0
+	if !s.finHere() {
+		if err := s.raw.SetReadDeadline(time.Now().Add(drainWait)); err == nil {
+			for s.rd.fill() == nil {
+				s.rd.r, s.rd.w = 0, 0
+			}
 		}
 	}
 	s.mu.Lock()
 	s.conn.Close() // sends a TLS close_notify on https
 	s.conn, s.raw, s.rc = nil, nil, nil
 	s.mu.Unlock()
+}
+
+// finHere reports whether the server has closed its side already, by one
+// non-blocking read on the direct path's descriptor (false on TLS).
+func (s *h1Slot) finHere() bool {
+	s.finSeen = false
+	if s.rc == nil || s.rc.Control(s.onProbe) != nil {
+		return false
+	}
+	return s.finSeen
+}
+
+// probeFIN is finHere's read. Bytes after the response that announced the
+// close are discarded, as closeAnnounced's drain does; they leave the
+// drain to its ordinary wait.
+func (s *h1Slot) probeFIN(fd uintptr) {
+	for {
+		n, errno := rawIO(unix.SYS_READ, fd, s.rd.buf)
+		if errno != unix.EINTR {
+			s.finSeen = errno == 0 && n == 0
+			return
+		}
+	}
 }

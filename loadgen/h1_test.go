@@ -363,6 +363,32 @@ func TestH1CloseMode(t *testing.T) {
 	}
 }
 
+// TestH1CloseLatencyCountsSetup: in --close mode a request's latency runs
+// from the previous response's completion, so it counts closing the old
+// connection (waiting for the server's FIN, which this server sends 30 ms
+// after its response) and opening the new one, as a client that must open
+// a connection per request pays them.
+func TestH1CloseLatencyCountsSetup(t *testing.T) {
+	const finDelay = 30 * time.Millisecond
+	srv := h1test.Start(t, func(c *h1test.Conn) {
+		if _, err := c.ReadRequest(); err != nil {
+			return
+		}
+		c.WriteString(okClose)
+		time.Sleep(finDelay)
+	})
+	res := mustRun(t, Config{URL: srv.URL, Connections: 1, Duration: 400 * time.Millisecond, Close: true}, 0)
+	checkConsistent(t, res)
+	if res.Requests < 3 || res.Errors != 0 {
+		t.Fatalf("requests %d, errors %v", res.Requests, res.ErrorsByClass)
+	}
+	// The first request of the window may follow a warmup response; every
+	// other one waited for a FIN.
+	if p50 := time.Duration(res.LatencyNs.P50); p50 < finDelay {
+		t.Errorf("median latency %v, want at least the %v the server took to close", p50, finDelay)
+	}
+}
+
 // Error statuses are counted by code and are not successes; an expected
 // status is.
 func TestH1Statuses(t *testing.T) {

@@ -22,7 +22,7 @@ func newTestSlot(tb testing.TB, url string) *h1Slot {
 	}
 	d := newH1Driver(st)
 	s := &h1Slot{d: d, st: st, rec: st.newRecorder(), rd: newH1Reader(), last: -1}
-	s.onReadable = s.step
+	s.onReadable, s.onProbe = s.step, s.probeFIN
 	d.wd.add(s)
 	tb.Cleanup(func() {
 		cancel()

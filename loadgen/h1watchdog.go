@@ -81,6 +81,8 @@ func shutdown(c net.Conn) {
 	case *net.TCPConn:
 		c.CloseRead()
 		c.CloseWrite()
+	case interface{ shutdown() }: // rawTCPConn
+		c.shutdown()
 	case nil:
 	default:
 		c.Close()

@@ -82,10 +82,11 @@ func (d *h2Driver) drive(ctx context.Context, st *runState, rec *recorder) {
 	// many times a second, and each registration allocates.
 	defer context.AfterFunc(ctx, c.closer.closeNow)()
 	var bo backoff
+	// Only h2 is offered: a server that declines it was told apart by
+	// selectDriver's probe before the run started.
+	alpn := []string{"h2"}
 	for ctx.Err() == nil {
-		// Only h2 is offered: a server that declines it was told apart
-		// by selectDriver's probe before the run started.
-		nc, err := st.dials.dial(ctx, rec, &bo, []string{"h2"})
+		nc, err := st.dials.dial(ctx, rec, &bo, alpn)
 		if err != nil {
 			continue // recorded by dial; it backs off or ctx is done
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ func TestH2HelperServer(t *testing.T) {
 	if os.Getenv("LOADGEN_H2_HELPER") != "1" {
 		t.Skip("helper process for TestH2RunAllocations")
 	}
-	srv, err := h2test.Listen(h2test.Config{})
+	// LOADGEN_H2_HELPER_GOAWAY=N: a graceful GOAWAY every N streams.
+	goaway, _ := strconv.Atoi(os.Getenv("LOADGEN_H2_HELPER_GOAWAY"))
+	srv, err := h2test.Listen(h2test.Config{GoawayAfter: goaway})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +34,11 @@ func TestH2HelperServer(t *testing.T) {
 }
 
 // startHelperServer starts TestH2HelperServer in a child process and
-// returns its URL.
-func startHelperServer(t *testing.T) string {
+// returns its URL. env is added to the child's environment.
+func startHelperServer(t *testing.T, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestH2HelperServer$")
-	cmd.Env = append(os.Environ(), "LOADGEN_H2_HELPER=1")
+	cmd.Env = append(append(os.Environ(), "LOADGEN_H2_HELPER=1"), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

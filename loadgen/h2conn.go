@@ -37,9 +37,10 @@ type h2Conn struct {
 	hdec      *statusDecoder
 	closer    connCloser // closes the connection when the run ends
 
-	nc  net.Conn
-	raw *rawConn // nc's raw reads and writes, or nil
-	fr  *http2.Framer
+	nc   net.Conn
+	raw  *rawConn // nc's raw reads and writes (rawc), or nil
+	rawc *rawConn // kept across connections
+	fr   *http2.Framer
 	// looked says ensure has made its one non-blocking read since the
 	// last flush: the next empty buffer flushes and waits.
 	looked bool
@@ -85,6 +86,7 @@ func newH2Conn(d *h2Driver, rec *recorder) *h2Conn {
 		unstamped: make([]int32, 0, d.streams),
 		uploads:   make([]uint32, 0, d.streams),
 		hdec:      newStatusDecoder(d.static),
+		rawc:      newRawConn(),
 	}
 	c.tr.st = d.st
 	return c
@@ -154,8 +156,8 @@ func (c *h2Conn) reset(nc net.Conn) {
 	c.nc = nc
 	var rw io.ReadWriter = nc
 	c.raw, c.looked = nil, false
-	if rc, ok := newRawConn(nc); ok {
-		rw, c.raw = rc, rc
+	if c.rawc.reset(nc) {
+		rw, c.raw = c.rawc, c.rawc
 	}
 	c.tr.r = rw
 	c.br.Reset(&c.tr)

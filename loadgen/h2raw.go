@@ -35,18 +35,28 @@ type rawConn struct {
 // errWouldBlock is a Read in noWait mode that found nothing to read.
 var errWouldBlock = errors.New("loadgen: read would block")
 
-func newRawConn(nc net.Conn) (*rawConn, bool) {
-	tc, ok := nc.(*net.TCPConn)
+func newRawConn() *rawConn {
+	r := &rawConn{}
+	r.readFn, r.writeFn = r.doRead, r.doWrite
+	return r
+}
+
+// reset points r at nc's descriptor; it reports false when nc has none
+// (TLS), and r must not be used then. A slot keeps one rawConn for all the
+// connections it opens: a server that sends GOAWAY every 100 streams makes
+// it redial often.
+func (r *rawConn) reset(nc net.Conn) bool {
+	// *net.TCPConn or rawTCPConn; not a TLS connection.
+	tc, ok := nc.(syscall.Conn)
 	if !ok {
-		return nil, false
+		return false
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil, false
+		return false
 	}
-	r := &rawConn{rc: rc}
-	r.readFn, r.writeFn = r.doRead, r.doWrite
-	return r, true
+	r.rc, r.p, r.n, r.err, r.noWait = rc, nil, 0, nil, false
+	return true
 }
 
 func (r *rawConn) Read(p []byte) (int, error) {

@@ -4,7 +4,7 @@
 # The tests talk to real peers (nginx with njs for the contract's /upload,
 # h2o, nghttpd, wrk, apache2, lighttpd), draw the report in chromium, and run
 # the packaged servers in the Debian base image (scripts/debian-base.sh, which
-# needs debootstrap). Everything comes from Debian's packages and the Go
+# needs debootstrap); make bench reads peak RSS with GNU time. Everything comes from Debian's packages and the Go
 # module proxy; nothing else is reachable.
 #
 # When everything is already there it says so and exits 0 in a few seconds,
@@ -16,7 +16,7 @@ export PATH=$PATH:/usr/local/go/bin
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(nginx-light libnginx-mod-http-js h2o wrk nghttp2-client nghttp2-server
-	apache2 lighttpd lighttpd-modules-lua lighttpd-mod-openssl chromium debootstrap jq util-linux)
+	apache2 lighttpd lighttpd-modules-lua lighttpd-mod-openssl chromium debootstrap jq util-linux time)
 
 missing=()
 for p in "${pkgs[@]}"; do
