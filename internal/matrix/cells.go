@@ -123,6 +123,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Excluded reports whether one of the matrix's exclude globs matches the
+// cell ID id ("scenario/server").
+func (m *Matrix) Excluded(id string) bool { return matchesAny(m.Exclude, id) }
+
 // cells returns every cell after exclusions.
 func (m *Matrix) cells() []Cell {
 	var out []Cell
@@ -132,7 +136,7 @@ func (m *Matrix) cells() []Cell {
 				continue
 			}
 			c := Cell{Scenario: sc, Server: sv}
-			if !matchesAny(m.Exclude, c.ID()) {
+			if !m.Excluded(c.ID()) {
 				out = append(out, c)
 			}
 		}

@@ -18,6 +18,9 @@ type CheckResult struct {
 	Protocol matrix.Protocol
 	// Problems is empty when the server conforms.
 	Problems []string
+	// NoUpload is set when POST /upload was not checked: the matrix
+	// excludes the server from every /upload row (see measuresUpload).
+	NoUpload bool
 }
 
 // Check builds and starts every server in servers (all when empty) under
@@ -36,17 +39,20 @@ func Check(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.R
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
-			cr := CheckResult{Server: s.Name, Protocol: proto}
+			cr := CheckResult{Server: s.Name, Protocol: proto, NoUpload: !measuresUpload(m, s)}
 			if proto.TLS() && certs == nil {
 				var err error
 				if certs, err = makeCerts(p); err != nil {
 					return res, err
 				}
 			}
-			cr.Problems = checkOne(ctx, m, p, rt, s, proto, logDir, certs)
+			cr.Problems = checkOne(ctx, m, p, rt, s, proto, !cr.NoUpload, logDir, certs)
 			verdict := "ok"
 			if len(cr.Problems) > 0 {
 				verdict = fmt.Sprintf("FAIL: %v", cr.Problems)
+			}
+			if cr.NoUpload {
+				verdict += " (POST /upload not checked: excluded from every /upload row)"
 			}
 			fmt.Fprintf(out, "%-20s %-4s %s\n", s.Name, proto, verdict)
 			res = append(res, cr)
@@ -60,8 +66,9 @@ func Check(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.R
 	return res, nil
 }
 
-// checkOne starts s, waits for it on proto, and checks the contract.
-func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.Runtime, s matrix.Server, proto matrix.Protocol, logDir string, certs *tlscert.Set) []string {
+// checkOne starts s, waits for it on proto, and checks the contract, POST
+// /upload only when upload is set.
+func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtime.Runtime, s matrix.Server, proto matrix.Protocol, upload bool, logDir string, certs *tlscert.Set) []string {
 	spec, err := specFor(m, p, s, rt.Name())
 	if err != nil {
 		return []string{err.Error()}
@@ -89,7 +96,7 @@ func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtim
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	problems := pr.checkContract(cctx)
+	problems := pr.checkContract(cctx, upload)
 	// Over TLS the prober offers h2 and http/1.1 (a run measures a server
 	// that declines h2 and marks the cell suspect); the check says so.
 	if proto == matrix.H2 && len(problems) == 0 && pr.spoke != "HTTP/2.0" {

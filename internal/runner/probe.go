@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/matrixbench/matrix/internal/matrix"
 )
 
 // prober speaks to a server with the standard library's clients, outside the
@@ -119,9 +121,10 @@ const (
 	uploadProbeSize = 100_000
 )
 
-// checkContract verifies the three endpoints of the contract and returns
-// every deviation found, or nil when the server conforms.
-func (p *prober) checkContract(ctx context.Context) []string {
+// checkContract verifies the endpoints of the contract and returns every
+// deviation found, or nil when the server conforms. POST /upload is
+// checked only when upload is set (see measuresUpload).
+func (p *prober) checkContract(ctx context.Context, upload bool) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if code, body, err := p.do(ctx, http.MethodGet, "/", nil); err != nil {
@@ -137,6 +140,9 @@ func (p *prober) checkContract(ctx context.Context) []string {
 			add(`GET /json: want 200 {"message":%q}, got %d %q`, helloBody, code, clip(body))
 		}
 	}
+	if !upload {
+		return problems
+	}
 	payload := bytes.Repeat([]byte("m"), uploadProbeSize)
 	if code, body, err := p.do(ctx, http.MethodPost, "/upload", payload); err != nil {
 		add("POST /upload: %v", err)
@@ -144,6 +150,26 @@ func (p *prober) checkContract(ctx context.Context) []string {
 		add("POST /upload of %d bytes: want 200 %q, got %d %q", uploadProbeSize, strconv.Itoa(uploadProbeSize), code, clip(body))
 	}
 	return problems
+}
+
+// measuresUpload reports whether the matrix measures s on an /upload row,
+// or has no /upload row that s could have a cell in: false only when
+// every /upload row of a protocol s speaks excludes s. A server that cannot
+// count a request body (caddy, servers/README.md) is excluded from those
+// rows, and its contract is then checked without POST /upload rather than
+// failed on an endpoint that no cell of it exercises.
+func measuresUpload(m *matrix.Matrix, s matrix.Server) bool {
+	rows := 0
+	for _, sc := range m.Scenarios {
+		if !s.Speaks(sc.Protocol) || strings.SplitN(sc.Path, "?", 2)[0] != "/upload" {
+			continue
+		}
+		rows++
+		if !m.Excluded(matrix.CellID(sc.Name, s.Name)) {
+			return true
+		}
+	}
+	return rows == 0
 }
 
 func (p *prober) do(ctx context.Context, method, path string, body []byte) (int, string, error) {

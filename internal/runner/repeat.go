@@ -90,7 +90,7 @@ func (x *repeat) run(ctx context.Context, idx int) {
 	}
 	defer pr.close()
 	if _, checked := x.r.checks[key]; !checked {
-		problems := pr.checkContract(ctx)
+		problems := pr.checkContract(ctx, measuresUpload(x.r.opt.Matrix, x.cell.Server))
 		x.r.checks[key] = problems
 		if len(problems) > 0 {
 			x.fail(results.StatusDNF, results.ReasonNonconformant, "%s", strings.Join(problems, "; "))
