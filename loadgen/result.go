@@ -72,8 +72,12 @@ type Result struct {
 	// a server slower than the rate shows here and in the latency tail,
 	// never as a silently lower rate.
 	Backlog uint64 `json:"backlog,omitempty"`
-	// Protocol is what was actually spoken: "http/1.1", "h2c" or "h2".
+	// Protocol is what was actually spoken: "http/1.1", "h2c", "h2" or "h3".
 	Protocol Protocol `json:"protocol"`
+	// QUICVersion is the QUIC version negotiated (for example "v1"), and
+	// ALPN the ALPN protocol (RFC 7301) of the first connection (HTTP/3).
+	QUICVersion string `json:"quic_version,omitempty"`
+	ALPN        string `json:"alpn,omitempty"`
 	// ProtocolMismatch is set when the caller asked for one protocol and the
 	// server negotiated another (for example h2 requested, http/1.1 by ALPN).
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
@@ -87,8 +91,8 @@ type Result struct {
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts HTTP/2 RST_STREAM frames received (HTTP/2 only).
 	StreamsReset uint64 `json:"streams_reset"`
-	// ServerSettings are the HTTP/2 SETTINGS the server sent, by name, as
-	// last received (HTTP/2 only).
+	// ServerSettings are the HTTP/2 or HTTP/3 SETTINGS the server sent, by
+	// name, as last received.
 	ServerSettings map[string]uint32 `json:"server_settings,omitempty"`
 	// Interrupted is set when the context was cancelled before the measured
 	// window ended; the figures cover what was measured until then.
