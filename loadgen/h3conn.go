@@ -291,4 +291,3 @@ func (c *h3Conn) onGoaway(p []byte) *h3Error {
 	c.rec.goaways.Add(1)
 	return nil
 }
-

@@ -107,7 +107,12 @@ func newH3TestServer(t testing.TB, b h3Behaviour) *h3TestServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &h3TestServer{t: t, b: b, udp: udp, pool: pool, tr: &quic.Transport{Conn: udp}}
+	// A stateless reset key, as servers in production have: packets for
+	// a connection the server has forgotten are answered with a
+	// stateless reset (RFC 9000 10.3).
+	var key quic.StatelessResetKey
+	rand.Read(key[:])
+	s := &h3TestServer{t: t, b: b, udp: udp, pool: pool, tr: &quic.Transport{Conn: udp, StatelessResetKey: &key}}
 	s.ln, err = s.tr.Listen(tc, &s.b.quic)
 	if err != nil {
 		t.Fatal(err)

@@ -149,19 +149,26 @@ func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, star
 	case errors.As(err, &se) && se.Remote:
 		w.rec.resets.Add(1)
 		if se.ErrorCode == h3RequestRejected && !retried {
-			// Not processed by the server (RFC 9114 8.1): sent again.
+			// Not processed by the server (RFC 9114 8.1): sent again,
+			// on a new connection, since a server that rejects
+			// requests is usually going away (5.2).
 			w.retry(start, now)
-			return true
+			c.stop.Store(true)
+			return false
 		}
 		str.CancelWrite(h3RequestCancelled)
 		w.rec.failure(now, errProtocol)
 		return true
 	}
 	// The connection ended. A GOAWAY sent before it says which streams
-	// the server never processed (RFC 9114 5.2).
+	// the server never processed (RFC 9114 5.2). A connection the server
+	// had already forgotten (its idle timeout passed, and it answered
+	// with a stateless reset, RFC 9000 10.3), or that we found idle,
+	// before any byte of the response: sent again once, as HTTP/1.1
+	// does on a kept-alive connection closed before any response byte.
 	c.stop.Store(true)
 	<-c.ctlDone
-	if uint64(str.StreamID()) >= c.goaway.Load() && !retried {
+	if !retried && (uint64(str.StreamID()) >= c.goaway.Load() || (w.f.hi == 0 && forgotten(err))) {
 		w.retry(start, now)
 		return false
 	}
@@ -170,6 +177,14 @@ func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, star
 	}
 	w.rec.failure(now, class)
 	return false
+}
+
+// forgotten reports whether err ended a connection that the server had
+// forgotten, or that went idle.
+func forgotten(err error) bool {
+	var sr *quic.StatelessResetError
+	var it *quic.IdleTimeoutError
+	return errors.As(err, &sr) || errors.As(err, &it)
 }
 
 // retry keeps a request to send again on the next stream.
