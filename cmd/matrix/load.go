@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -60,8 +61,12 @@ Flags:
       --timeout D        per-request timeout (default 10s)
       --expect-status S  the status counted as success (default: any 2xx)
       --h2               HTTP/2: h2c with prior knowledge for http://, h2 for https://
-      --streams N        concurrent HTTP/2 streams per connection (default 1)
+      --h3               HTTP/3 over QUIC (https:// URLs only; 0-RTT never used)
+      --streams N        concurrent HTTP/2 or HTTP/3 streams per connection
+                         (default 1)
       --insecure         skip TLS certificate verification
+      --ca FILE          verify the server's certificate against the PEM
+                         certificates in FILE instead of the system's
       --procs N          GOMAXPROCS for the run (default 1: on a machine shared
                          with the server, idle Go processors cost CPU)
       --json             print the whole result as JSON on stdout, nothing else
@@ -79,7 +84,8 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 		headers          headerFlags
 		bodySize         int
 		bodyFile         string
-		h2, insecure     bool
+		h2, h3, insecure bool
+		caFile           string
 		method           string
 		connections      int
 		duration, warmup time.Duration
@@ -100,6 +106,8 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "")
 	fs.IntVar(&c.ExpectStatus, "expect-status", 0, "")
 	fs.BoolVar(&h2, "h2", false, "")
+	fs.BoolVar(&h3, "h3", false, "")
+	fs.StringVar(&caFile, "ca", "", "")
 	fs.IntVar(&c.Streams, "streams", 0, "")
 	fs.BoolVar(&insecure, "insecure", false, "")
 	fs.IntVar(&o.procs, "procs", 1, "")
@@ -125,6 +133,8 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 		return nil, fmt.Errorf("--body-size must not be negative, got %d", bodySize)
 	case bodySize > 0 && bodyFile != "":
 		return nil, errors.New("--body-size and --body-file are exclusive")
+	case h2 && h3:
+		return nil, errors.New("--h2 and --h3 are exclusive")
 	case o.procs < 0:
 		return nil, fmt.Errorf("--procs must not be negative, got %d", o.procs)
 	}
@@ -140,6 +150,19 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 			return nil, fmt.Errorf("--body-file: %w", err)
 		}
 		c.Body = b
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca: %s holds no PEM certificate", caFile)
+		}
+	}
+	if h3 {
+		c.Protocol = loadgen.ProtocolH3
 	}
 	if h2 {
 		c.Protocol = loadgen.ProtocolH2C
@@ -268,6 +291,9 @@ func protocolLabel(r *loadgen.Result) string {
 	p := string(r.Protocol)
 	if p == "" {
 		p = "no protocol spoken"
+	}
+	if r.QUICVersion != "" {
+		p += " (QUIC " + r.QUICVersion + ", ALPN " + r.ALPN + ")"
 	}
 	if r.ProtocolMismatch != "" {
 		p += " (" + r.ProtocolMismatch + ")"
