@@ -48,13 +48,14 @@ const (
 	qpackDecompressFailed  = 0x200
 )
 
-// h3ReadBuf is the read buffer of one request stream. h3MaxFieldSection
-// bounds a response field section, which must fit in it whole, and is
+// h3ReadBuf is the initial read buffer of one request stream: small, since
+// a run may have thousands of streams in flight. It grows to hold a whole
+// field section when one is larger. h3MaxFieldSection bounds that, and is
 // announced as SETTINGS_MAX_FIELD_SECTION_SIZE (RFC 9114 4.2.2); a larger
-// one is refused rather than buffered.
+// section is refused rather than buffered.
 const (
-	h3ReadBuf         = 16 << 10
-	h3MaxFieldSection = h3ReadBuf
+	h3ReadBuf         = 2 << 10
+	h3MaxFieldSection = 64 << 10
 )
 
 // h3Error is a protocol error the client detected in a response: a
@@ -93,7 +94,12 @@ func (f *h3Reader) fill(n int) error {
 		return nil
 	}
 	if n > len(f.buf) {
-		return h3ConnErr(h3ExcessiveLoad, "frame larger than the read buffer")
+		if n > h3MaxFieldSection {
+			return h3ConnErr(h3ExcessiveLoad, "frame larger than the read buffer")
+		}
+		b := make([]byte, n)
+		f.hi = copy(b, f.buf[f.lo:f.hi])
+		f.lo, f.buf = 0, b
 	}
 	if len(f.buf)-f.lo < n {
 		f.hi = copy(f.buf, f.buf[f.lo:f.hi])

@@ -210,7 +210,7 @@ func (s *h3TestServer) serveConn(qc *quic.Conn) {
 
 // serveStream reads one request and answers it.
 func (s *h3TestServer) serveStream(str *quic.Stream) {
-	buf := make([]byte, 1<<20+1024)
+	buf := make([]byte, 4096)
 	f := h3Reader{r: str, buf: buf}
 	var method string
 	body := 0

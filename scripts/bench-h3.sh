@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# HTTP/3 against HTTP/2 over TLS on the same server: `matrix load --h3` and
+# `matrix load --h2` against servers/go-quic (quic-go's http3 server and
+# net/http's HTTP/2, one certificate from a throwaway CA), GET /, each run
+# RUNS times, alternating, in one run of this script. Prints req/s and client
+# µs per request (the client's own user+sys CPU over the whole process,
+# divided by the responses it completed) and the ratio h3 / h2 (goal <= 2).
+# Then one h3 run at 256 connections prints the client's peak RSS (goal
+# < 64 MiB).
+#
+# Needs openssl, python3, go (to build servers/go-quic) and bin/matrix
+# (make build).
+#
+# Environment: CONNS (16), STREAMS (16), DURATION (5, seconds), RUNS (3),
+# BIGCONNS (256), PROCS (GOMAXPROCS for matrix load; default: its own).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-16}
+STREAMS=${STREAMS:-16}
+DURATION=${DURATION:-5}
+RUNS=${RUNS:-3}
+BIGCONNS=${BIGCONNS:-256}
+MATRIX=${MATRIX:-bin/matrix}
+GO=${GO:-go}
+
+if [ ! -x "$MATRIX" ]; then
+	echo "bench-h3: $MATRIX not found (make build)" >&2
+	exit 1
+fi
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+(cd servers/go-quic && CGO_ENABLED=0 "$GO" build -o "$dir/go-quic" .)
+
+# A throwaway CA and a certificate for 127.0.0.1 signed by it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=bench-h3-ca -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout "$dir/key.pem" -out "$dir/req.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+openssl x509 -req -in "$dir/req.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+	-days 1 -extfile "$dir/ext" -out "$dir/cert.pem" 2>/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$port HOST=127.0.0.1 TLS_CERT=$dir/cert.pem TLS_KEY=$dir/key.pem "$dir/go-quic" 2>"$dir/server.log" &
+pids+=($!)
+for _ in $(seq 200); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+	sleep 0.05
+done
+url="https://127.0.0.1:$port/"
+
+procs=()
+if [ -n "${PROCS:-}" ]; then procs=(--procs "$PROCS"); fi
+
+# run PROTO CONNS: prints "requests req/s µs/req maxrss-KiB" for one run of
+# matrix load, its CPU and peak RSS read from the child's rusage.
+run() {
+	python3 - "$dir/out" "$1" "$MATRIX" load --json --warmup 0 "--$1" --ca "$dir/ca.pem" "${procs[@]}" \
+		-c "$2" --streams "$STREAMS" -d "${DURATION}s" "$url" <<'PY'
+import json, resource, subprocess, sys
+out, proto, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(out, "w") as f:
+    subprocess.run(cmd, stdout=f, check=True)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+r = json.load(open(out))
+n = r["requests"] + r["warmup"]["requests"]
+errs = r["errors"] + r["warmup"]["errors"]
+if errs or r.get("protocol") != proto or n == 0:
+    sys.exit("bench-h3: matrix load --%s: %d errors, %d requests, protocol %r" % (proto, errs, n, r.get("protocol")))
+print(n, round(r["rps"]), "%.2f" % ((ru.ru_utime + ru.ru_stime) * 1e6 / n), ru.ru_maxrss)
+PY
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '%-6s %10s %10s %14s\n' client requests req/s "client µs/req"
+ratios=() h3us=() h2us=()
+for _ in $(seq "$RUNS"); do
+	read -r n2 r2 u2 _ < <(run h2 "$CONNS")
+	printf '%-6s %10s %10s %14s\n' h2 "$n2" "$r2" "$u2"
+	read -r n3 r3 u3 _ < <(run h3 "$CONNS")
+	printf '%-6s %10s %10s %14s\n' h3 "$n3" "$r3" "$u3"
+	h2us+=("$u2") h3us+=("$u3")
+	ratios+=("$(awk -v a="$u3" -v b="$u2" 'BEGIN { printf "%.2f", a / b }')")
+done
+read -r nb rb ub rss < <(run h3 "$BIGCONNS")
+echo
+printf 'go-quic  h3 %s µs/req | h2 %s µs/req | ratio h3/h2 median of %d pairs %s (pairs: %s; goal <= 2.0)\n' \
+	"$(median "${h3us[@]}")" "$(median "${h2us[@]}")" "$RUNS" "$(median "${ratios[@]}")" "${ratios[*]}"
+printf 'go-quic  h3 at %d connections: %s req/s, peak RSS %.1f MiB (goal < 64)\n' "$BIGCONNS" "$rb" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+echo "${CONNS} connections x ${STREAMS} streams, ${DURATION} s per run; the server shares the machine's cores."
