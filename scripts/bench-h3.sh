@@ -12,7 +12,7 @@
 # (make build).
 #
 # Environment: CONNS (16), STREAMS (16), DURATION (5, seconds), RUNS (3),
-# BIGCONNS (256), PROCS (GOMAXPROCS for matrix load; default: its own).
+# BIGCONNS (256), BIGSTREAMS (1, streams per connection of that run), PROCS (GOMAXPROCS for matrix load; default: its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,7 @@ STREAMS=${STREAMS:-16}
 DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
 BIGCONNS=${BIGCONNS:-256}
+BIGSTREAMS=${BIGSTREAMS:-1}
 MATRIX=${MATRIX:-bin/matrix}
 GO=${GO:-go}
 
@@ -63,11 +64,11 @@ url="https://127.0.0.1:$port/"
 procs=()
 if [ -n "${PROCS:-}" ]; then procs=(--procs "$PROCS"); fi
 
-# run PROTO CONNS: prints "requests req/s µs/req maxrss-KiB" for one run of
+# run PROTO CONNS [STREAMS]: prints "requests req/s µs/req maxrss-KiB" for one run of
 # matrix load, its CPU and peak RSS read from the child's rusage.
 run() {
 	python3 - "$dir/out" "$1" "$MATRIX" load --json --warmup 0 "--$1" --ca "$dir/ca.pem" "${procs[@]}" \
-		-c "$2" --streams "$STREAMS" -d "${DURATION}s" "$url" <<'PY'
+		-c "$2" --streams "${3:-$STREAMS}" -d "${DURATION}s" "$url" <<'PY'
 import json, resource, subprocess, sys
 out, proto, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
 with open(out, "w") as f:
@@ -94,9 +95,9 @@ for _ in $(seq "$RUNS"); do
 	h2us+=("$u2") h3us+=("$u3")
 	ratios+=("$(awk -v a="$u3" -v b="$u2" 'BEGIN { printf "%.2f", a / b }')")
 done
-read -r nb rb ub rss < <(run h3 "$BIGCONNS")
+read -r nb rb ub rss < <(run h3 "$BIGCONNS" "$BIGSTREAMS")
 echo
 printf 'go-quic  h3 %s µs/req | h2 %s µs/req | ratio h3/h2 median of %d pairs %s (pairs: %s; goal <= 2.0)\n' \
 	"$(median "${h3us[@]}")" "$(median "${h2us[@]}")" "$RUNS" "$(median "${ratios[@]}")" "${ratios[*]}"
-printf 'go-quic  h3 at %d connections: %s req/s, peak RSS %.1f MiB (goal < 64)\n' "$BIGCONNS" "$rb" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+printf 'go-quic  h3 at %d connections x %d streams: %s req/s, peak RSS %.1f MiB (goal < 64)\n' "$BIGCONNS" "$BIGSTREAMS" "$rb" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
 echo "${CONNS} connections x ${STREAMS} streams, ${DURATION} s per run; the server shares the machine's cores."
