@@ -42,6 +42,9 @@ const (
 	H2C Protocol = "h2c"
 	// H2 is HTTP/2 over TLS negotiated by ALPN (RFC 9113 3.2).
 	H2 Protocol = "h2"
+	// H3 is HTTP/3 over QUIC (RFC 9114), on UDP at the server's port, with
+	// the certificate the runner makes for the run.
+	H3 Protocol = "h3"
 )
 
 // Matrix is a parsed and validated matrix file.
