@@ -87,9 +87,10 @@ type Result struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
-	// GoawaysReceived counts HTTP/2 GOAWAY frames (HTTP/2 only).
+	// GoawaysReceived counts GOAWAY frames (HTTP/2 and HTTP/3).
 	GoawaysReceived uint64 `json:"goaways_received"`
-	// StreamsReset counts HTTP/2 RST_STREAM frames received (HTTP/2 only).
+	// StreamsReset counts streams the server reset: HTTP/2 RST_STREAM
+	// frames, HTTP/3 (QUIC) RESET_STREAM frames.
 	StreamsReset uint64 `json:"streams_reset"`
 	// ServerSettings are the HTTP/2 or HTTP/3 SETTINGS the server sent, by
 	// name, as last received.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"time"
@@ -64,6 +65,15 @@ func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtim
 	if err != nil {
 		return []string{err.Error()}
 	}
+	var roots *x509.CertPool
+	if proto == matrix.H3 {
+		c, err := newRunCerts(p.TargetHost)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		defer c.remove()
+		spec, roots = withTLS(spec, c), c.pool
+	}
 	inst, err := rt.Start(ctx, spec, art, runtime.StartOptions{
 		Port: port, LogPath: fmt.Sprintf("%s/check-%s-%s.log", logDir, s.Name, proto),
 		RunID: "check", Cell: "check/" + s.Name,
@@ -72,7 +82,7 @@ func checkOne(ctx context.Context, m *matrix.Matrix, p matrix.Profile, rt runtim
 		return []string{"start: " + err.Error()}
 	}
 	defer inst.Stop(ctx, DefaultGrace)
-	pr := newProber(targetAddr(inst.Addr(), p.TargetHost), probeProto(proto))
+	pr := newProber(targetAddr(inst.Addr(), p.TargetHost), probeProto(proto), roots)
 	defer pr.close()
 	if err := pr.waitReady(ctx, s.Ready.Path, s.Ready.Timeout, inst.Done()); err != nil {
 		return []string{fmt.Sprintf("not ready: %v; log: %s", err, inst.LogTail(logTailBytes))}

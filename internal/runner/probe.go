@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // prober speaks to a server with the standard library's clients, outside the
@@ -20,11 +23,19 @@ import (
 // make a broken server look conformant.
 type prober struct {
 	client *http.Client
-	base   string // scheme://host:port
+	base   string           // scheme://host:port
+	h3     *http3.Transport // the h3 prober's transport, closed by close
 }
 
-// newProber returns a prober for addr speaking proto ("h1", "h2c" or "h2").
-func newProber(addr, proto string) *prober {
+// newProber returns a prober for addr speaking proto ("h1", "h2c", "h2" or
+// "h3"). An h3 prober verifies the server's certificate against roots (the
+// run's CA), through quic-go's http3 client: an HTTP/3 implementation
+// independent of the load generator's.
+func newProber(addr, proto string, roots *x509.CertPool) *prober {
+	if proto == "h3" {
+		rt := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+		return &prober{client: &http.Client{Transport: rt, Timeout: 5 * time.Second}, base: "https://" + addr, h3: rt}
+	}
 	// Each prober speaks exactly one protocol, so a server that answers
 	// on another is not taken for ready.
 	var protos http.Protocols
@@ -49,6 +60,9 @@ func newProber(addr, proto string) *prober {
 // close releases the prober's idle connections.
 func (p *prober) close() {
 	p.client.CloseIdleConnections()
+	if p.h3 != nil {
+		p.h3.Close()
+	}
 }
 
 // errExited reports that the server exited while the runner waited for it.

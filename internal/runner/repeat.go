@@ -113,8 +113,17 @@ func (x *repeat) start(ctx context.Context, b *buildResult) bool {
 		x.fail(results.StatusDNF, results.ReasonStartFailed, "%v", err)
 		return false
 	}
+	spec := b.spec
+	if x.sc.Protocol == matrix.H3 {
+		c, err := x.r.tlsCerts()
+		if err != nil {
+			x.fail(results.StatusDNF, results.ReasonStartFailed, "%v", err)
+			return false
+		}
+		spec = withTLS(spec, c)
+	}
 	t0 := time.Now()
-	inst, err := x.r.opt.Runtime.Start(ctx, b.spec, b.artifact, runtime.StartOptions{
+	inst, err := x.r.opt.Runtime.Start(ctx, spec, b.artifact, runtime.StartOptions{
 		Port: port, LogPath: logPath, LogCap: x.r.opt.LogCap,
 		RunID: x.r.opt.Manifest.RunID, Cell: x.cell.ID(),
 	})
@@ -153,7 +162,7 @@ func (x *repeat) stop(ctx context.Context) {
 // ready waits for the server to answer over the scenario's protocol.
 func (x *repeat) ready(ctx context.Context) (*prober, bool) {
 	addr := targetAddr(x.inst.Addr(), x.r.opt.Profile.TargetHost)
-	pr := newProber(addr, probeProto(x.sc.Protocol))
+	pr := newProber(addr, probeProto(x.sc.Protocol), x.r.roots())
 	rd := x.cell.Server.Ready
 	t0 := time.Now()
 	err := pr.waitReady(ctx, rd.Path, rd.Timeout, x.inst.Done())
@@ -178,6 +187,11 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 	p := x.r.opt.Profile
 	addr := targetAddr(x.inst.Addr(), p.TargetHost)
 	cfg := loadConfig(x.sc, p, addr, rate)
+	if x.sc.Protocol == matrix.H3 {
+		// Verified against the run's CA, as a client would (the TLS
+		// rows of h1s and h2 may do the same once they have a CA).
+		cfg.RootCAs, cfg.InsecureSkipVerify = x.r.roots(), false
+	}
 	cfg.Progress = x.r.progressFunc(x.cell, idx)
 	limit := p.Warmup + p.Duration + cellSlack
 	hctx, cancel := context.WithTimeout(ctx, limit)

@@ -7,6 +7,7 @@ package runner
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	goruntime "runtime"
@@ -86,6 +87,26 @@ type Runner struct {
 	done   int                      // cells finished
 	start  time.Time
 	hb     heartbeat
+	// certs is the run's CA and server certificate, made for the first
+	// h3 cell and removed when the run ends.
+	certs    *runCerts
+	certsErr error
+}
+
+// roots returns the run's CA as a pool, or nil before any h3 cell started.
+func (r *Runner) roots() *x509.CertPool {
+	if r.certs == nil {
+		return nil
+	}
+	return r.certs.pool
+}
+
+// tlsCerts returns the run's certificates, making them on first use.
+func (r *Runner) tlsCerts() (*runCerts, error) {
+	if r.certs == nil && r.certsErr == nil {
+		r.certs, r.certsErr = newRunCerts(r.opt.Profile.TargetHost)
+	}
+	return r.certs, r.certsErr
 }
 
 // buildResult is a server's build, done once per run.
@@ -236,6 +257,7 @@ func (r *Runner) finishRepeat(c matrix.Cell, rep, reps int) error {
 // finish records cells that did not finish, writes the manifest's final
 // state and prints the matrix table.
 func (r *Runner) finish(ctx context.Context) (Outcome, error) {
+	r.certs.remove()
 	out := Outcome{Counts: map[results.Status]int{}, Interrupted: ctx.Err() != nil}
 	for _, c := range r.opt.Cells {
 		cr := r.cells[c.ID()]

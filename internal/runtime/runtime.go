@@ -69,6 +69,10 @@ type Spec struct {
 	WorkDir string
 	// Env is added to the server's environment; PORT is always set.
 	Env map[string]string
+	// Mounts are host directories a container sees read-only at the same
+	// path (the run's TLS certificate, named in Env); the process runtime
+	// ignores them, since a process sees the host's files.
+	Mounts []string
 	// CPUs is a cpuset such as "1" or "0-1"; empty means no pinning.
 	CPUs string
 	// MemoryBytes limits the server's memory (docker only); 0 means no limit.
