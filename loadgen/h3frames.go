@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -187,10 +186,6 @@ func (f *h3Reader) payload(n uint64) ([]byte, error) {
 	f.lo += int(n)
 	return p, nil
 }
-
-// errH3Truncated is a stream that ended inside a frame or before a final
-// response.
-var errH3Truncated = errors.New("loadgen: HTTP/3 response ended early")
 
 // readResponse reads one response from a request stream until the stream
 // ends (RFC 9114 4.1): any interim responses, the final header section,
