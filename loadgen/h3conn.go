@@ -170,8 +170,8 @@ func (c *h3Conn) acceptUni(ctx context.Context) {
 // readControl reads the server's control stream: SETTINGS first, then
 // GOAWAY and frames we ignore (RFC 9114 6.2.1, 7.2).
 func (c *h3Conn) readControl(r io.Reader) {
-	buf := make([]byte, 4096)
-	f := h3Reader{r: r, buf: buf}
+	// Control frames are small; the buffer grows for a large one.
+	f := h3Reader{r: r, buf: make([]byte, 256)}
 	first := true
 	for {
 		typ, n, err := f.frameHeader()

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 
@@ -192,7 +193,7 @@ func (f *h3Reader) payload(n uint64) ([]byte, error) {
 // DATA, and trailers. It returns the final status and the body length. A
 // transport error (a reset stream, a closed connection, a deadline) is
 // returned as it came; a malformed response is an *h3Error.
-func (f *h3Reader) readResponse(huff *statusDecoder) (status, body int, err error) {
+func (f *h3Reader) readResponse(huff *bytes.Buffer) (status, body int, err error) {
 	trailers := false
 	for {
 		typ, n, err := f.frameHeader()

@@ -1,9 +1,12 @@
 package loadgen
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http2/hpack"
 )
 
 // QPACK (RFC 9204) as the HTTP/3 client needs it. We announce
@@ -148,10 +151,10 @@ var (
 
 // qpStatus decodes a response field section (RFC 9204 4.5) and returns its
 // :status: 0 if it has none, -1 if it is malformed (not three digits, not
-// first, or repeated: RFC 9114 4.3). Only :status values are ever
-// Huffman-decoded; huff is the scratch decoder for them. An error is
+// first, or repeated: RFC 9114 4.3). Only :status values (and literal
+// names) are ever Huffman-decoded, into the scratch buffer huff. An error is
 // QPACK_DECOMPRESSION_FAILED, a connection error (RFC 9204 2.2.3).
-func qpStatus(p []byte, huff *statusDecoder) (int, error) {
+func qpStatus(p []byte, huff *bytes.Buffer) (int, error) {
 	ric, p, ok := hpackInt(8, p)
 	if !ok {
 		return 0, errQPTruncated
@@ -185,7 +188,7 @@ func qpStatus(p []byte, huff *statusDecoder) (int, error) {
 
 // qpField decodes one field line. It returns the status when the field is
 // :status (-1 when the value is malformed).
-func qpField(p []byte, huff *statusDecoder) (status int, isStatus bool, rest []byte, err error) {
+func qpField(p []byte, huff *bytes.Buffer) (status int, isStatus bool, rest []byte, err error) {
 	b := p[0]
 	var idx uint64
 	var ok bool
@@ -222,7 +225,7 @@ func qpField(p []byte, huff *statusDecoder) (status int, isStatus bool, rest []b
 		name := q[:n]
 		p = q[n:]
 		if h {
-			if name, err = huff.huffman(name); err != nil {
+			if name, err = huffman(huff, name); err != nil {
 				return 0, false, p, err
 			}
 		}
@@ -238,9 +241,19 @@ func qpField(p []byte, huff *statusDecoder) (status int, isStatus bool, rest []b
 		return 0, false, rest, nil
 	}
 	if h {
-		if value, err = huff.huffman(value); err != nil {
+		if value, err = huffman(huff, value); err != nil {
 			return 0, false, rest, err
 		}
 	}
 	return parseStatus(value), true, rest, nil
+}
+
+// huffman decodes s (RFC 7541 Appendix B, which QPACK shares: RFC 9204
+// 4.1.2) into scratch.
+func huffman(scratch *bytes.Buffer, s []byte) ([]byte, error) {
+	scratch.Reset()
+	if _, err := hpack.HuffmanDecode(scratch, s); err != nil {
+		return nil, errHPACKHuffman
+	}
+	return scratch.Bytes(), nil
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -16,8 +17,8 @@ type h3Worker struct {
 	d     *h3Driver
 	rec   *recorder
 	f     h3Reader
-	huff  *statusDecoder // Huffman scratch for :status values
-	timer *time.Timer    // pacing
+	huff  bytes.Buffer // Huffman scratch for :status values
+	timer *time.Timer  // pacing
 	// pending is the (intended) start of a request to send on the next
 	// stream, or -1: a paced start claimed before the connection ended,
 	// or a request to retry. retried says it is a retry, which is not
@@ -31,7 +32,6 @@ func newH3Worker(d *h3Driver, rec *recorder) *h3Worker {
 		d:       d,
 		rec:     rec,
 		f:       h3Reader{buf: make([]byte, h3ReadBuf)},
-		huff:    newStatusDecoder(nil), // only its Huffman scratch is used
 		pending: -1,
 	}
 	if d.st.pacer != nil {
@@ -98,7 +98,7 @@ func (w *h3Worker) exchange(ctx context.Context, c *h3Conn, str *quic.Stream, st
 		return w.failed(ctx, c, str, start, retried, err, errWrite)
 	}
 	w.f.r, w.f.lo, w.f.hi = str, 0, 0
-	status, body, err := w.f.readResponse(w.huff)
+	status, body, err := w.f.readResponse(&w.huff)
 	w.f.r = nil
 	if err != nil {
 		return w.failed(ctx, c, str, start, retried, err, errRead)
