@@ -25,7 +25,7 @@ import (
 type runCerts struct {
 	dir  string         // holds cert.pem and key.pem; removed by remove
 	cert string         // PEM: the server certificate, then the CA's
-	key  string         // PEM: the server's private key, mode 0600
+	key  string         // PEM: the server's private key
 	pool *x509.CertPool // the CA, for the load generator and the prober
 }
 
@@ -87,8 +87,16 @@ func newRunCerts(hosts ...string) (*runCerts, error) {
 		c.remove()
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	// The key is the server's to read, nobody else's.
-	if err := os.WriteFile(c.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	// The server reads the key as whatever user its image names (the Go
+	// servers' images run as nobody), which the runner cannot know: the
+	// directory is traversable but not listable, and the files readable.
+	// The key and its CA are the run's own, trusted by nothing but this
+	// run's load generator and prober, and removed when the run ends.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		c.remove()
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	if err := os.WriteFile(c.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o644); err != nil {
 		c.remove()
 		return nil, fmt.Errorf("runner: %w", err)
 	}
