@@ -28,14 +28,16 @@ func TestH3Goaway(t *testing.T) {
 
 func TestH3IdleTimeoutShorterThanGap(t *testing.T) {
 	srv := newH3TestServer(t, h3Behaviour{quic: quic.Config{MaxIdleTimeout: 100 * time.Millisecond}})
-	cfg := h3Config(srv, 1, 1, 1500*time.Millisecond)
-	cfg.Rate = 4 // a request every 250 ms, the connection idles out between them
+	cfg := h3Config(srv, 1, 1, 2500*time.Millisecond)
+	cfg.Rate = 1.5 // a request every 667 ms, the connection idles out between them
 	res := mustRun(t, cfg, 0)
 	checkConsistent(t, res)
-	if res.Errors != 0 || res.Requests < 4 {
+	if res.Errors != 0 || res.Requests < 3 {
 		t.Fatalf("requests %d, errors %v: an idle connection must be replaced quietly", res.Requests, res.ErrorsByClass)
 	}
-	if res.Reconnects < 2 {
+	// quic-go's idle timeout is at least three probe timeouts, which a
+	// loaded machine stretches: not every gap ends the connection.
+	if res.Reconnects < 1 {
 		t.Errorf("reconnects %d: the server's idle timeout was not met", res.Reconnects)
 	}
 }

@@ -21,10 +21,9 @@ type h3Worker struct {
 	timer *time.Timer  // pacing
 	// pending is the (intended) start of a request to send on the next
 	// stream, or -1: a paced start claimed before the connection ended,
-	// or a request to retry. retried says it is a retry, which is not
-	// retried a second time.
+	// or a request to retry. retries counts how often it was sent before.
 	pending int64
-	retried bool
+	retries int
 }
 
 func newH3Worker(d *h3Driver, rec *recorder) *h3Worker {
@@ -82,8 +81,8 @@ func (w *h3Worker) exchange(ctx context.Context, c *h3Conn, str *quic.Stream, st
 		start = sent
 	}
 	w.pending = -1
-	retried := w.retried
-	w.retried = false
+	retries := w.retries
+	w.retries = 0
 	// The timeout runs from the send (as for HTTP/2): the write, which
 	// may wait for flow-control credit, and the whole response.
 	str.SetDeadline(st.base.Add(time.Duration(sent) + w.d.timeout))
@@ -95,13 +94,13 @@ func (w *h3Worker) exchange(ctx context.Context, c *h3Conn, str *quic.Stream, st
 		str.Close()
 	}
 	if err != nil && !stoppedEarly(err) {
-		return w.failed(ctx, c, str, start, retried, err, errWrite)
+		return w.failed(ctx, c, str, start, retries, err, errWrite)
 	}
 	w.f.r, w.f.lo, w.f.hi = str, 0, 0
 	status, body, err := w.f.readResponse(&w.huff)
 	w.f.r = nil
 	if err != nil {
-		return w.failed(ctx, c, str, start, retried, err, errRead)
+		return w.failed(ctx, c, str, start, retries, err, errRead)
 	}
 	c.completed.Add(1)
 	w.rec.response(start, st.now(), status, body)
@@ -119,7 +118,7 @@ func stoppedEarly(err error) bool {
 // failed records a request that did not complete and reports whether the
 // worker may go on using the connection. class is errWrite or errRead, for
 // a transport failure while writing or reading.
-func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, start int64, retried bool, err error, class errClass) bool {
+func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, start int64, retries int, err error, class errClass) bool {
 	st := w.d.st
 	now := st.now()
 	if ctx.Err() != nil {
@@ -148,11 +147,11 @@ func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, star
 		return false
 	case errors.As(err, &se) && se.Remote:
 		w.rec.resets.Add(1)
-		if se.ErrorCode == h3RequestRejected && !retried {
+		if se.ErrorCode == h3RequestRejected && retries < h3MaxRetries {
 			// Not processed by the server (RFC 9114 8.1): sent again,
 			// on a new connection, since a server that rejects
 			// requests is usually going away (5.2).
-			w.retry(start, now)
+			w.retry(start, now, retries)
 			c.stop.Store(true)
 			return false
 		}
@@ -168,8 +167,9 @@ func (w *h3Worker) failed(ctx context.Context, c *h3Conn, str *quic.Stream, star
 	// does on a kept-alive connection closed before any response byte.
 	c.stop.Store(true)
 	<-c.ctlDone
-	if !retried && (uint64(str.StreamID()) >= c.goaway.Load() || (w.f.hi == 0 && forgotten(err))) {
-		w.retry(start, now)
+	unprocessed := uint64(str.StreamID()) >= c.goaway.Load() && retries < h3MaxRetries
+	if unprocessed || (retries == 0 && w.f.hi == 0 && forgotten(err)) {
+		w.retry(start, now, retries)
 		return false
 	}
 	if c.protoErr.Load() {
@@ -187,8 +187,17 @@ func forgotten(err error) bool {
 	return errors.As(err, &sr) || errors.As(err, &it)
 }
 
-// retry keeps a request to send again on the next stream.
-func (w *h3Worker) retry(start, now int64) {
+// retry keeps a request, sent retries times before, to send again on the
+// next stream.
+func (w *h3Worker) retry(start, now int64, retries int) {
 	w.rec.retry(now)
-	w.pending, w.retried = start, true
+	w.pending, w.retries = start, retries+1
 }
+
+// h3MaxRetries bounds how often a request the server provably did not
+// process (rejected, or above a GOAWAY's ID) is sent again. Resending it is
+// always safe; the bound only keeps a server that rejects every request
+// from being asked forever. More than one is needed: a retried request may
+// land above the next connection's GOAWAY too when that connection is
+// short-lived.
+const h3MaxRetries = 3
