@@ -39,6 +39,8 @@ func fullResult() *loadgen.Result {
 		Backlog:           5,
 		Protocol:          loadgen.ProtocolH2C,
 		ProtocolMismatch:  "asked for h2, the server spoke h2c",
+		QUICVersion:       "v1",
+		ALPN:              "h3",
 		DurationNs:        int64(3 * time.Second),
 		ClientCPUNs:       int64(1700 * time.Millisecond),
 		Warmup:            loadgen.Phase{Requests: 39_000, Errors: 1, DurationNs: int64(time.Second)},
