@@ -58,6 +58,7 @@ type h3Conn struct {
 	// a close is known before the streams it ended are judged.
 	ctlDone chan struct{}
 	ctlOnce sync.Once
+	control atomic.Bool    // the server's control stream has been opened
 	uni     sync.WaitGroup // goroutines reading the server's streams
 }
 
@@ -111,14 +112,13 @@ func (c *h3Conn) fail(e *h3Error) {
 }
 
 // acceptUni accepts the server's unidirectional streams until the
-// connection ends: the control stream is read for SETTINGS and GOAWAY, the
-// QPACK streams are drained (with a table capacity of 0 they carry nothing
-// we use), and anything else is refused (RFC 9114 6.2).
+// connection ends, each served by a goroutine of its own, so that a stream
+// whose type never arrives holds up no other (serveUni).
 func (c *h3Conn) acceptUni(ctx context.Context) {
 	defer c.uni.Done()
-	control := false
+	// Without a control stream, nothing can precede the connection's end.
 	defer func() {
-		if !control {
+		if !c.control.Load() {
 			c.ctlOnce.Do(func() { close(c.ctlDone) })
 		}
 	}()
@@ -127,43 +127,42 @@ func (c *h3Conn) acceptUni(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		var typ [8]byte
-		f := h3Reader{r: str, buf: typ[:]}
-		t, err := f.varint()
-		if err != nil {
-			str.CancelRead(h3StreamCreationError)
-			continue
-		}
-		switch t {
-		case h3StreamControl:
-			if control {
-				c.fail(h3ConnErr(h3StreamCreationError, "second control stream"))
-				return
-			}
-			control = true
-			// The control stream's frames are read here, not in a
-			// goroutine of their own: ctlDone then also waits for it.
-			rest := typ[f.lo:f.hi]
-			c.uni.Add(1)
-			go func() {
-				defer c.uni.Done()
-				defer c.ctlOnce.Do(func() { close(c.ctlDone) })
-				c.readControl(io.MultiReader(bytes.NewReader(rest), str))
-			}()
-		case h3StreamQPACKEnc, h3StreamQPACKDec:
-			c.uni.Add(1)
-			go func() {
-				defer c.uni.Done()
-				io.Copy(io.Discard, str)
-			}()
-		case h3StreamPush:
-			// We never send MAX_PUSH_ID (RFC 9114 4.6).
-			c.fail(h3ConnErr(h3IDError, "push stream without MAX_PUSH_ID"))
+		c.uni.Add(1)
+		go func() {
+			defer c.uni.Done()
+			c.serveUni(str)
+		}()
+	}
+}
+
+// serveUni reads one unidirectional stream's type and serves it: the
+// control stream is read for SETTINGS and GOAWAY, the QPACK streams are
+// drained (with a table capacity of 0 they carry nothing we use), and
+// anything else is refused (RFC 9114 6.2).
+func (c *h3Conn) serveUni(str *quic.ReceiveStream) {
+	var typ [8]byte
+	f := h3Reader{r: str, buf: typ[:]}
+	t, err := f.varint()
+	if err != nil {
+		str.CancelRead(h3StreamCreationError)
+		return
+	}
+	switch t {
+	case h3StreamControl:
+		if !c.control.CompareAndSwap(false, true) {
+			c.fail(h3ConnErr(h3StreamCreationError, "second control stream"))
 			return
-		default:
-			// Unknown stream types are ignored (RFC 9114 6.2, 9).
-			str.CancelRead(h3StreamCreationError)
 		}
+		defer c.ctlOnce.Do(func() { close(c.ctlDone) })
+		c.readControl(io.MultiReader(bytes.NewReader(typ[f.lo:f.hi]), str))
+	case h3StreamQPACKEnc, h3StreamQPACKDec:
+		io.Copy(io.Discard, str)
+	case h3StreamPush:
+		// We never send MAX_PUSH_ID (RFC 9114 4.6).
+		c.fail(h3ConnErr(h3IDError, "push stream without MAX_PUSH_ID"))
+	default:
+		// Unknown stream types are ignored (RFC 9114 6.2, 9).
+		str.CancelRead(h3StreamCreationError)
 	}
 }
 
