@@ -181,3 +181,38 @@ func TestH3NoHandshake(t *testing.T) {
 		t.Errorf("%d connect errors in 1 s with a 200 ms handshake timeout: not paced", n)
 	}
 }
+
+// TestH3ControlStream: the server's control stream must open with SETTINGS
+// and carry no request frames (RFC 9114 6.2.1, 7.2); otherwise the
+// connection ends with the matching error, and its requests are protocol
+// errors. A unidirectional stream that never sends its type holds up
+// nothing.
+func TestH3ControlStream(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		b     h3Behaviour
+		fails bool
+	}{
+		{"no SETTINGS first", h3Behaviour{control: []byte{h3FrameGoaway, 1, 0}}, true},
+		{"DATA on control", h3Behaviour{control: []byte{h3FrameSettings, 0, h3FrameData, 1, 'x'}}, true},
+		{"repeated setting", h3Behaviour{control: []byte{h3FrameSettings, 4, 0x06, 1, 0x06, 2}}, true},
+		{"HTTP/2 setting", h3Behaviour{control: []byte{h3FrameSettings, 2, 0x04, 1}}, true},
+		{"unknown frames ignored", h3Behaviour{control: []byte{h3FrameSettings, 0, 0x21, 2, 'h', 'i'}}, false},
+		{"silent stream", h3Behaviour{silentUni: true, goawayAfter: 20}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newH3TestServer(t, tc.b)
+			res := mustRun(t, h3Config(srv, 1, 2, 400*time.Millisecond), 0)
+			checkConsistent(t, res)
+			if tc.fails && res.ErrorsByClass[ClassProtocol] == 0 {
+				t.Fatalf("errors %v: want protocol errors", res.ErrorsByClass)
+			}
+			if !tc.fails && (res.Errors != 0 || res.Requests == 0) {
+				t.Fatalf("requests %d, errors %v", res.Requests, res.ErrorsByClass)
+			}
+			if tc.b.goawayAfter > 0 && res.GoawaysReceived == 0 {
+				t.Errorf("no GOAWAY read beside a silent stream")
+			}
+		})
+	}
+}

@@ -81,6 +81,11 @@ type h3Behaviour struct {
 	rawStatus string
 	// delay holds every response this long.
 	delay time.Duration
+	// control, when set, replaces what follows the control stream's type
+	// (an empty SETTINGS frame).
+	control []byte
+	// silentUni opens a unidirectional stream that never sends its type.
+	silentUni bool
 }
 
 // h3TestServer is an HTTP/3 server on raw quic-go streams, with QPACK from
@@ -160,7 +165,16 @@ func (s *h3TestServer) serveConn(qc *quic.Conn) {
 		return
 	}
 	// Control stream: type, then SETTINGS with no parameters.
-	ctl.Write([]byte{h3StreamControl, h3FrameSettings, 0})
+	if s.b.control != nil {
+		ctl.Write(append([]byte{h3StreamControl}, s.b.control...))
+	} else {
+		ctl.Write([]byte{h3StreamControl, h3FrameSettings, 0})
+	}
+	if s.b.silentUni {
+		if u, err := qc.OpenUniStream(); err == nil {
+			defer u.Close()
+		}
+	}
 	go func() {
 		for {
 			str, err := qc.AcceptUniStream(context.Background())
