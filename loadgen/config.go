@@ -34,6 +34,8 @@ const (
 	ProtocolH2C Protocol = "h2c"
 	// ProtocolH2 is HTTP/2 over TLS negotiated by ALPN (RFC 9113 3.2).
 	ProtocolH2 Protocol = "h2"
+	// ProtocolH3 is HTTP/3 over QUIC (RFC 9114, RFC 9000), ALPN "h3".
+	ProtocolH3 Protocol = "h3"
 )
 
 // Header is one request header field. A slice keeps the order the caller
@@ -57,8 +59,9 @@ type Config struct {
 	Protocol Protocol
 	// Connections is the number of connections kept open; at least 1.
 	Connections int
-	// Streams is the number of concurrent HTTP/2 streams per connection,
-	// capped by the server's SETTINGS_MAX_CONCURRENT_STREAMS. Ignored by
+	// Streams is the number of concurrent HTTP/2 or HTTP/3 streams per
+	// connection, capped by the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	// (HTTP/2) or its QUIC stream limit (HTTP/3, RFC 9000 4.6). Ignored by
 	// HTTP/1.1. Zero means 1.
 	Streams int
 	// Warmup is run before the measured window on the same connections; its
@@ -127,7 +130,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("loadgen: URL %q has no host", c.URL)
 	}
 	switch c.Protocol {
-	case ProtocolAuto, ProtocolH1, ProtocolH2:
+	case ProtocolAuto, ProtocolH1, ProtocolH2, ProtocolH3:
 	case ProtocolH2C:
 		if u.Scheme != "http" {
 			return fmt.Errorf("loadgen: h2c needs an http:// URL, got %q", c.URL)
@@ -137,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Protocol == ProtocolH2 && u.Scheme != "https" {
 		return fmt.Errorf("loadgen: h2 needs an https:// URL (use h2c for cleartext), got %q", c.URL)
+	}
+	if c.Protocol == ProtocolH3 && u.Scheme != "https" {
+		return fmt.Errorf("loadgen: h3 needs an https:// URL, got %q", c.URL)
 	}
 	if c.Connections < 1 {
 		return fmt.Errorf("loadgen: connections must be at least 1, got %d", c.Connections)

@@ -105,10 +105,8 @@ func (bo *backoff) pending() int { return bo.failures + bo.lost }
 // for https URLs with the ALPN protocols given), or an error after recording
 // the failure as a connect error. It returns ctx.Err() once the run is over.
 func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []string) (net.Conn, error) {
-	if bo.pending() > 0 {
-		if err := d.wait(ctx, bo); err != nil {
-			return nil, err
-		}
+	if err := d.await(ctx, bo); err != nil {
+		return nil, err
 	}
 	class := errConnect
 	var c net.Conn
@@ -122,16 +120,36 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 		class = errTLS
 		c, err = d.handshake(ctx, c, alpn)
 	}
+	if err := d.dialed(ctx, rec, bo, class, err); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// await waits out the slot's backoff before a dial, if its previous dial
+// or connection failed.
+func (d *dialer) await(ctx context.Context, bo *backoff) error {
+	if bo.pending() > 0 {
+		return d.wait(ctx, bo)
+	}
+	return nil
+}
+
+// dialed accounts for the outcome err of one dial by any transport: a
+// failure is recorded in class (and may end a run that never
+// connected), a success counts as a dial and perhaps a reconnect. It
+// returns ctx.Err() once the run is over, err for a failed dial.
+func (d *dialer) dialed(ctx context.Context, rec *recorder, bo *backoff, class errClass, err error) error {
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		bo.failures++
 		rec.failure(d.st.now(), class)
 		if limit := d.st.neverConnectedAfter; !d.everConnected.Load() && d.st.now() > int64(limit) {
 			d.st.abort(fmt.Sprintf("no connection could be opened in %v: %v", limit, err))
 		}
-		return nil, err
+		return err
 	}
 	bo.failures = 0
 	d.everConnected.Store(true)
@@ -144,7 +162,7 @@ func (d *dialer) dial(ctx context.Context, rec *recorder, bo *backoff, alpn []st
 		}
 	}
 	bo.dialled = true
-	return c, nil
+	return nil
 }
 
 // handshake runs the TLS handshake on c, offering alpn, and records what
@@ -189,7 +207,7 @@ func (d *dialer) wait(ctx context.Context, bo *backoff) error {
 }
 
 // Reachable opens one connection to cfg.URL (completing the TLS handshake
-// for https URLs), closes it, and reports why it could not. It lets a caller
+// for https URLs, the QUIC handshake for HTTP/3), closes it, and reports why it could not. It lets a caller
 // tell an unreachable target, a mistake to report at once, from a failing
 // server, which Run measures.
 func Reachable(ctx context.Context, cfg Config) error {
@@ -199,6 +217,9 @@ func Reachable(ctx context.Context, cfg Config) error {
 	tg, err := newTarget(&cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.Protocol == ProtocolH3 {
+		return reachableH3(ctx, &cfg, tg)
 	}
 	d := newDialer(&runState{cfg: &cfg, target: tg, base: time.Now()})
 	c, err := d.nd.DialContext(ctx, "tcp", tg.addr)

@@ -15,6 +15,8 @@ func selectDriver(ctx context.Context, st *runState) (driver, error) {
 		return newH1Driver(st), nil
 	case ProtocolH2C:
 		return newH2Driver(st), nil
+	case ProtocolH3:
+		return newH3Driver(st), nil
 	case ProtocolH2:
 		// A server that declines h2 by ALPN is measured in the protocol it
 		// chose, and the Result says so (Protocol, ProtocolMismatch). If

@@ -80,8 +80,12 @@ type Result struct {
 	// a server slower than the rate shows here and in the latency tail,
 	// never as a silently lower rate.
 	Backlog uint64 `json:"backlog,omitempty"`
-	// Protocol is what was actually spoken: "http/1.1", "h2c" or "h2".
+	// Protocol is what was actually spoken: "http/1.1", "h2c", "h2" or "h3".
 	Protocol Protocol `json:"protocol"`
+	// QUICVersion is the QUIC version negotiated (for example "v1"), and
+	// ALPN the ALPN protocol (RFC 7301) of the first connection (HTTP/3).
+	QUICVersion string `json:"quic_version,omitempty"`
+	ALPN        string `json:"alpn,omitempty"`
 	// ProtocolMismatch is set when the caller asked for one protocol and the
 	// server negotiated another (for example h2 requested, http/1.1 by ALPN).
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
@@ -94,12 +98,13 @@ type Result struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
-	// GoawaysReceived counts HTTP/2 GOAWAY frames (HTTP/2 only).
+	// GoawaysReceived counts GOAWAY frames (HTTP/2 and HTTP/3).
 	GoawaysReceived uint64 `json:"goaways_received"`
-	// StreamsReset counts HTTP/2 RST_STREAM frames received (HTTP/2 only).
+	// StreamsReset counts streams the server reset: HTTP/2 RST_STREAM
+	// frames, HTTP/3 (QUIC) RESET_STREAM frames.
 	StreamsReset uint64 `json:"streams_reset"`
-	// ServerSettings are the HTTP/2 SETTINGS the server sent, by name, as
-	// last received (HTTP/2 only).
+	// ServerSettings are the HTTP/2 or HTTP/3 SETTINGS the server sent, by
+	// name, as last received.
 	ServerSettings map[string]uint32 `json:"server_settings,omitempty"`
 	// Interrupted is set when the context was cancelled before the measured
 	// window ended; the figures cover what was measured until then.

@@ -59,7 +59,10 @@ type runState struct {
 	recorders  []*recorder
 	negotiated atomic.Value // Protocol actually spoken, set by drivers
 	tlsInfo    atomic.Pointer[TLSInfo]
-	settings   sync.Map // HTTP/2 server settings: http2.SettingID to uint32
+	// settings are the server's settings: HTTP/2's by http2.SettingID,
+	// HTTP/3's by their name (a string), to uint32.
+	settings sync.Map
+	quicInfo atomic.Value // h3Info of the first HTTP/3 connection
 
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
 	// for so that none outlives it.
@@ -345,6 +348,9 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 	res.Timeseries = st.series.result(int((res.DurationNs + 999_999_999) / 1e9))
 	res.Protocol = st.protocol()
 	res.TLS = st.tlsInfo.Load()
+	if qi, ok := st.quicInfo.Load().(h3Info); ok {
+		res.QUICVersion, res.ALPN = qi.version, qi.alpn
+	}
 	if want := cfg.Protocol; want != ProtocolAuto && want != res.Protocol && res.Protocol != "" {
 		res.ProtocolMismatch = fmt.Sprintf("asked for %s, server negotiated %s", want, res.Protocol)
 	}
@@ -352,7 +358,13 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		if res.ServerSettings == nil {
 			res.ServerSettings = map[string]uint32{}
 		}
-		res.ServerSettings["SETTINGS_"+k.(http2.SettingID).String()] = v.(uint32)
+		name, ok := k.(string)
+		if id, isH2 := k.(http2.SettingID); isH2 {
+			name, ok = "SETTINGS_"+id.String(), true
+		}
+		if ok {
+			res.ServerSettings[name] = v.(uint32)
+		}
 		return true
 	})
 	res.Config = ResultConfig{

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for part in scripts/bench-h1.sh scripts/bench-conn.sh scripts/bench-h2.sh scripts/bench-docker.sh; do
+for part in scripts/bench-h1.sh scripts/bench-conn.sh scripts/bench-h2.sh scripts/bench-h3.sh scripts/bench-docker.sh; do
 	[ -x "$part" ] || continue
 	echo "== $part"
 	"$part" || status=$?

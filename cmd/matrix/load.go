@@ -61,7 +61,9 @@ Flags:
       --timeout D        per-request timeout (default 10s)
       --expect-status S  the status counted as success (default: any 2xx)
       --h2               HTTP/2: h2c with prior knowledge for http://, h2 for https://
-      --streams N        concurrent HTTP/2 streams per connection (default 1)
+      --h3               HTTP/3 over QUIC (https:// URLs only; 0-RTT never used)
+      --streams N        concurrent HTTP/2 or HTTP/3 streams per connection
+                         (default 1)
       --ca FILE          verify https:// servers against the CA certificates
                          in the PEM FILE instead of the system's roots
       --insecure         skip TLS certificate verification (never used by
@@ -82,8 +84,9 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	var (
 		headers          headerFlags
 		bodySize         int
-		bodyFile, caFile string
-		h2, insecure     bool
+		bodyFile         string
+		h2, h3, insecure bool
+		caFile           string
 		method           string
 		connections      int
 		duration, warmup time.Duration
@@ -104,9 +107,10 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "")
 	fs.IntVar(&c.ExpectStatus, "expect-status", 0, "")
 	fs.BoolVar(&h2, "h2", false, "")
+	fs.BoolVar(&h3, "h3", false, "")
+	fs.StringVar(&caFile, "ca", "", "")
 	fs.IntVar(&c.Streams, "streams", 0, "")
 	fs.BoolVar(&insecure, "insecure", false, "")
-	fs.StringVar(&caFile, "ca", "", "")
 	fs.IntVar(&o.procs, "procs", 1, "")
 	fs.BoolVar(&o.json, "json", false, "")
 
@@ -130,6 +134,8 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 		return nil, fmt.Errorf("--body-size must not be negative, got %d", bodySize)
 	case bodySize > 0 && bodyFile != "":
 		return nil, errors.New("--body-size and --body-file are exclusive")
+	case h2 && h3:
+		return nil, errors.New("--h2 and --h3 are exclusive")
 	case o.procs < 0:
 		return nil, fmt.Errorf("--procs must not be negative, got %d", o.procs)
 	case insecure && caFile != "":
@@ -154,6 +160,9 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 			return nil, fmt.Errorf("--body-file: %w", err)
 		}
 		c.Body = b
+	}
+	if h3 {
+		c.Protocol = loadgen.ProtocolH3
 	}
 	if h2 {
 		c.Protocol = loadgen.ProtocolH2C
@@ -289,6 +298,9 @@ func protocolLabel(r *loadgen.Result) string {
 	p := string(r.Protocol)
 	if p == "" {
 		p = "no protocol spoken"
+	}
+	if r.QUICVersion != "" {
+		p += " (QUIC " + r.QUICVersion + ", ALPN " + r.ALPN + ")"
 	}
 	if r.ProtocolMismatch != "" {
 		p += " (" + r.ProtocolMismatch + ")"

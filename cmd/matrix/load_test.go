@@ -26,6 +26,12 @@ func TestParseLoadArgs(t *testing.T) {
 	if err := os.WriteFile(bodyFile, []byte("payload"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ts := httptest.NewTLSServer(nil)
+	ts.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	const u = "http://127.0.0.1:8080/"
 	tests := []struct {
 		name  string
@@ -70,6 +76,11 @@ func TestParseLoadArgs(t *testing.T) {
 				t.Errorf("protocol %q streams %d", o.cfg.Protocol, o.cfg.Streams)
 			}
 		}},
+		{"h3 with a CA", []string{"--h3", "--streams", "4", "--ca", caFile, "https://127.0.0.1:8443/"}, func(t *testing.T, o *loadOptions) {
+			if o.cfg.Protocol != loadgen.ProtocolH3 || o.cfg.Streams != 4 || o.cfg.RootCAs == nil || o.cfg.InsecureSkipVerify {
+				t.Errorf("protocol %q streams %d roots %v insecure %v", o.cfg.Protocol, o.cfg.Streams, o.cfg.RootCAs, o.cfg.InsecureSkipVerify)
+			}
+		}},
 		{"h2 over TLS", []string{"--h2", "--insecure", "https://127.0.0.1:8443/"}, func(t *testing.T, o *loadOptions) {
 			if o.cfg.Protocol != loadgen.ProtocolH2 || !o.cfg.InsecureSkipVerify {
 				t.Errorf("protocol %q insecure %v", o.cfg.Protocol, o.cfg.InsecureSkipVerify)
@@ -88,6 +99,10 @@ func TestParseLoadArgs(t *testing.T) {
 }
 
 func TestParseLoadArgsErrors(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args   []string
 		errHas string
@@ -104,7 +119,10 @@ func TestParseLoadArgsErrors(t *testing.T) {
 		{[]string{"--body-file", "/does/not/exist", "http://a/"}, "--body-file"},
 		{[]string{"ftp://a/"}, "scheme"},
 		{[]string{"--close", "--h2", "http://a/"}, "close mode"},
+		{[]string{"--h3", "http://a/"}, "h3 needs an https:// URL"},
+		{[]string{"--h3", "--h2", "https://a/"}, "exclusive"},
 		{[]string{"--ca", "/does/not/exist", "https://a/"}, "--ca"},
+		{[]string{"--ca", notPEM, "https://a/"}, "no PEM certificate"},
 		{[]string{"--ca", "f", "--insecure", "https://a/"}, "exclusive"},
 	}
 	for _, tt := range tests {

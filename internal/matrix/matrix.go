@@ -45,11 +45,14 @@ const (
 	H2C Protocol = "h2c"
 	// H2 is HTTP/2 over TLS negotiated by ALPN (RFC 9113 3.2).
 	H2 Protocol = "h2"
+	// H3 is HTTP/3 over QUIC (RFC 9114), on UDP at the server's port, with
+	// the certificate the runner makes for the run.
+	H3 Protocol = "h3"
 )
 
 // TLS reports whether p runs over TLS, so that the runner makes a
 // certificate for the server.
-func (p Protocol) TLS() bool { return p == H1S || p == H2 }
+func (p Protocol) TLS() bool { return p == H1S || p == H2 || p == H3 }
 
 // HTTP1 reports whether p is HTTP/1.1, over TLS or not.
 func (p Protocol) HTTP1() bool { return p == H1 || p == H1S }

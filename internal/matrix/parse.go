@@ -201,12 +201,12 @@ func (p *parser) name(n *yaml.Node, field string) bool {
 func (p *parser) protocol(n *yaml.Node, field string) Protocol {
 	s := p.str(n, field)
 	switch Protocol(s) {
-	case H1, H1S, H2C, H2:
+	case H1, H1S, H2C, H2, H3:
 		return Protocol(s)
 	case "":
 		return ""
 	}
-	p.errorf(n, field, "unknown protocol %q (want h1, h1s, h2c or h2)", clip(s))
+	p.errorf(n, field, "unknown protocol %q (want h1, h1s, h2c, h2 or h3)", clip(s))
 	return ""
 }
 

@@ -96,16 +96,17 @@ func (p *parser) scenarioRules(s *Scenario, n *yaml.Node, field string, keys map
 		p.errorf(n, join(field, "name"), "missing; every scenario needs a name")
 	}
 	if _, ok := keys["protocol"]; !ok {
-		p.errorf(n, join(field, "protocol"), "missing; give h1, h1s, h2c or h2")
+		p.errorf(n, join(field, "protocol"), "missing; give h1, h1s, h2c, h2 or h3")
 	}
-	h2 := s.Protocol == H2 || s.Protocol == H2C
-	if k, f := at("close"); k != nil && s.Close && h2 {
-		// RFC 9113 8.2.2: HTTP/2 has no connection-specific header fields;
-		// a connection ends with GOAWAY, not "Connection: close".
-		p.errorf(k, f, "is HTTP/1.1 only; %s has no Connection: close (RFC 9113 8.2.2)", s.Protocol)
+	multiplexed := s.Protocol == H2 || s.Protocol == H2C || s.Protocol == H3
+	if k, f := at("close"); k != nil && s.Close && multiplexed {
+		// RFC 9113 8.2.2, RFC 9114 4.2: HTTP/2 and HTTP/3 have no
+		// connection-specific header fields; a connection ends with
+		// GOAWAY, not "Connection: close".
+		p.errorf(k, f, "is HTTP/1.1 only; %s has no Connection: close (RFC 9113 8.2.2, RFC 9114 4.2)", s.Protocol)
 	}
 	if k, f := at("streams"); k != nil && s.Protocol.HTTP1() {
-		p.errorf(k, f, "is HTTP/2 only; an %s connection carries one request at a time", s.Protocol)
+		p.errorf(k, f, "is HTTP/2 and HTTP/3 only; an %s connection carries one request at a time", s.Protocol)
 	}
 	if k, f := at("rate"); k != nil && s.RateFraction > 0 {
 		p.errorf(k, f, "rate and rate_fraction are exclusive")

@@ -44,6 +44,9 @@ type Manifest struct {
 	// runs made before schema 2, and kept from the first session of a
 	// run that was resumed.
 	HostCheck *HostCheck `json:"host_check,omitempty"`
+	// UDPBuffer is the UDP receive buffer limit the h3 cells ran with;
+	// nil when the run has no h3 cell.
+	UDPBuffer *UDPBuffer `json:"udp_buffer,omitempty"`
 	// Noise is the run's measured noise: the spread of its cells' repeats
 	// and its A/A reference cell. Nil in runs made before schema 2.
 	Noise *NoiseReport `json:"noise,omitempty"`
@@ -51,6 +54,22 @@ type Manifest struct {
 	// as of the last manifest write. The cell files are the truth; the
 	// list is a summary (a crash may leave it behind them).
 	Cells []CellRef `json:"cells"`
+}
+
+// UDPBuffer records net.core.rmem_max, the largest UDP receive buffer a
+// socket may ask for, as a run with h3 cells found and left it. QUIC
+// stacks ask for several MiB (quic-go: 7 MiB) so that a burst of packets
+// is not dropped; below that, drops show as retransmissions and tail
+// latency of the load generator and of the servers alike.
+type UDPBuffer struct {
+	// Before and After are rmem_max in bytes at the run's start and after
+	// the runner raised it; they are equal when it did not.
+	Before int64 `json:"rmem_max_before"`
+	After  int64 `json:"rmem_max"`
+	// Wanted is what QUIC stacks ask for.
+	Wanted int64 `json:"wanted"`
+	// Warning says why the limit may be too small, if it is.
+	Warning string `json:"warning,omitempty"`
 }
 
 // MergedShard records one shard of a merged run: which run it was, where

@@ -51,8 +51,11 @@ type Measurement struct {
 	// Backlog, in rated mode, counts intended starts never sent because
 	// every connection was busy.
 	Backlog uint64 `json:"backlog,omitempty"`
-	// Protocol is what was actually spoken: "http/1.1", "h2c" or "h2".
+	// Protocol is what was actually spoken: "http/1.1", "h2c", "h2" or "h3".
 	Protocol loadgen.Protocol `json:"protocol"`
+	// QUICVersion and ALPN are what an HTTP/3 connection negotiated.
+	QUICVersion string `json:"quic_version,omitempty"`
+	ALPN        string `json:"alpn,omitempty"`
 	// ProtocolMismatch is set when the server negotiated another protocol
 	// than the one asked for.
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
@@ -66,11 +69,12 @@ type Measurement struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
-	// GoawaysReceived counts HTTP/2 GOAWAY frames.
+	// GoawaysReceived counts HTTP/2 and HTTP/3 GOAWAY frames.
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts HTTP/2 RST_STREAM frames received.
 	StreamsReset uint64 `json:"streams_reset"`
-	// ServerSettings are the HTTP/2 SETTINGS the server sent, by name.
+	// ServerSettings are the HTTP/2 or HTTP/3 SETTINGS the server sent,
+	// by name.
 	ServerSettings map[string]uint32 `json:"server_settings,omitempty"`
 	// Interrupted is set when the measurement was cancelled before the
 	// window ended.
@@ -165,6 +169,8 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		Backlog:           r.Backlog,
 		Protocol:          r.Protocol,
 		ProtocolMismatch:  r.ProtocolMismatch,
+		QUICVersion:       r.QUICVersion,
+		ALPN:              r.ALPN,
 		DurationNs:        r.DurationNs,
 		ClientCPUNs:       r.ClientCPUNs,
 		Warmup:            Phase{Requests: r.Warmup.Requests, Errors: r.Warmup.Errors, DurationNs: r.Warmup.DurationNs},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/matrixbench/matrix/internal/matrix"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // prober speaks to a server with the standard library's clients, outside the
@@ -23,16 +24,23 @@ import (
 // make a broken server look conformant.
 type prober struct {
 	client *http.Client
-	base   string // scheme://host:port
+	base   string           // scheme://host:port
+	h3     *http3.Transport // the h3 prober's transport, closed by close
 	// spoke is the protocol of the last response ("HTTP/2.0"), so that
 	// `matrix check` can tell a server that declined h2 by ALPN.
 	spoke string
 }
 
-// newProber returns a prober for addr speaking proto ("h1", "h1s", "h2c"
-// or "h2"). Over TLS it verifies the server's chain against roots, the
-// run's CA, so a server that serves another certificate is never ready.
+// newProber returns a prober for addr speaking proto ("h1", "h1s", "h2c",
+// "h2" or "h3"). Over TLS it verifies the server's chain against roots, the
+// run's CA, so a server that serves another certificate is never ready. An
+// h3 prober goes through quic-go's http3 client: an HTTP/3 implementation
+// independent of the load generator's.
 func newProber(addr, proto string, roots *x509.CertPool) *prober {
+	if proto == "h3" {
+		rt := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+		return &prober{client: &http.Client{Transport: rt, Timeout: 5 * time.Second}, base: "https://" + addr, h3: rt}
+	}
 	// Each prober speaks exactly one protocol, so a server that answers
 	// on another is not taken for ready.
 	var protos http.Protocols
@@ -67,6 +75,9 @@ func newProber(addr, proto string, roots *x509.CertPool) *prober {
 // close releases the prober's idle connections.
 func (p *prober) close() {
 	p.client.CloseIdleConnections()
+	if p.h3 != nil {
+		p.h3.Close()
+	}
 }
 
 // errExited reports that the server exited while the runner waited for it.

@@ -165,6 +165,12 @@ func (r *Runner) Begin(ctx context.Context) error {
 	if err := r.loadPrevious(); err != nil {
 		return err
 	}
+	if ub := checkUDPBuffer(r.opt.Cells, rmemMaxPath); ub != nil {
+		r.opt.Manifest.UDPBuffer = ub
+		if ub.Warning != "" {
+			fmt.Fprintf(r.opt.Out, "warning: %s\n", ub.Warning)
+		}
+	}
 	if err := r.writeManifest(); err != nil {
 		return err
 	}

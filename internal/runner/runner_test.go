@@ -239,7 +239,7 @@ func TestBrokenMatricesRunNothing(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"unknown key", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: a, protocols: [h1], process: {command: [x]}, colour: red}\nscenarios:\n  - {name: s, protocol: h1}\n", "colour"},
 		{"duplicate name", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: a, protocols: [h1], process: {command: [x]}}\n  - {name: a, protocols: [h1], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\n", "duplicate"},
-		{"unknown protocol", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: a, protocols: [h3], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\n", "h3"},
+		{"unknown protocol", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: a, protocols: [h4], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\n", "h4"},
 		{"negative duration", "version: 1\nprofiles: {q: {duration: -1s}}\nservers:\n  - {name: a, protocols: [h1], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\n", "duration"},
 		{"path name", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: ../x, protocols: [h1], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\n", "../x"},
 		{"exclude matches nothing", "version: 1\nprofiles: {q: {duration: 1s}}\nservers:\n  - {name: a, protocols: [h1], process: {command: [x]}}\nscenarios:\n  - {name: s, protocol: h1}\nexclude: [nope/a]\n", "nope/a"},

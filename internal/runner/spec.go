@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/matrixbench/matrix/internal/matrix"
@@ -74,6 +75,8 @@ func loadConfig(sc matrix.Scenario, p matrix.Profile, addr string, rate float64,
 		proto = loadgen.ProtocolH2C
 	case matrix.H2:
 		scheme, proto = "https", loadgen.ProtocolH2
+	case matrix.H3:
+		scheme, proto = "https", loadgen.ProtocolH3
 	}
 	cfg := loadgen.Config{
 		URL:          scheme + "://" + addr + sc.Path,
@@ -98,16 +101,27 @@ func loadConfig(sc matrix.Scenario, p matrix.Profile, addr string, rate float64,
 	return cfg
 }
 
-// freePort asks the kernel for a free TCP port on the loopback. The port is
-// released before the server binds it; a race with another program is
+// freePort asks the kernel for a port on the loopback that is free on TCP
+// and on UDP (an h3 server serves QUIC on UDP at the same number). The port
+// is released before the server binds it; a race with another program is
 // possible but shows as start-failed, never as a wrong figure.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+	var err error
+	for range 20 {
+		var l net.Listener
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			break
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, uerr := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		l.Close()
+		if uerr == nil {
+			u.Close()
+			return port, nil
+		}
+		err = uerr
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("finding a free port: %w", err)
 }
 
 // targetAddr is where the load generator connects: the instance's address,

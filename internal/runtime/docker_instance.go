@@ -105,10 +105,13 @@ func (d *Docker) containerConfig(spec Spec, art Artifact, opts StartOptions) (*c
 	switch spec.Network {
 	case "", "host":
 	case "bridge":
-		port := nat.Port(strconv.Itoa(opts.Port) + "/tcp")
+		// The port is published on TCP and on UDP: an h3 server serves
+		// QUIC on UDP at the same number (RFC 9114 3.1).
+		tcp, udp := nat.Port(strconv.Itoa(opts.Port)+"/tcp"), nat.Port(strconv.Itoa(opts.Port)+"/udp")
+		bind := []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: strconv.Itoa(opts.Port)}}
 		hc.NetworkMode = "bridge"
-		cfg.ExposedPorts = nat.PortSet{port: {}}
-		hc.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(opts.Port)}}}
+		cfg.ExposedPorts = nat.PortSet{tcp: {}, udp: {}}
+		hc.PortBindings = nat.PortMap{tcp: bind, udp: bind}
 	default:
 		return nil, nil, fmt.Errorf("runtime: server %s: network %q (want host or bridge)", spec.Name, spec.Network)
 	}
