@@ -222,7 +222,10 @@ type Result struct {
 	// Chosen is the index of the step whose figures are the capacity:
 	// the highest rate that held; -1 when none did.
 	Chosen int
-	// Capacity is the achieved req/s of the chosen step; 0 without one.
+	// Capacity is the chosen step's rate: the rate asked, or the req/s
+	// achieved when that is lower (a step catching up on its warmup's
+	// backlog can achieve a little more than it was asked; that is not
+	// counted). 0 without a chosen step.
 	Capacity float64
 	Outcome  Outcome
 	// Detail explains the outcome for people.

@@ -156,11 +156,11 @@ func (s *searcher) choose() {
 	case c == nil:
 		r.Outcome, r.Detail = Unmet, "no step ran"
 	case s.hi == 0:
-		r.Capacity = c.Achieved
+		r.Capacity = min(c.Achieved, c.Rate)
 		r.Outcome = LowerBound
 		r.Detail = fmt.Sprintf("the objective still held at %.0f req/s when the search ran out of its %d steps: the capacity is at least that", c.Rate, s.cfg.MaxSteps)
 	default:
-		r.Capacity = c.Achieved
+		r.Capacity = min(c.Achieved, c.Rate)
 		r.Outcome = Found
 		r.Detail = fmt.Sprintf("held at %.0f req/s, broke at %.0f req/s (%s)", c.Rate, s.hi, s.brokeWhy())
 	}
