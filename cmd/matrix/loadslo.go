@@ -178,3 +178,9 @@ func writeCapacity(w io.Writer, o *loadOptions, r *capacity.Result) {
 		fmt.Fprintf(w, " %s%s\n", mark, stepLine(i, s))
 	}
 }
+
+// objectiveText is a capacity row's objective as `matrix list` shows it.
+func objectiveText(c *matrix.Capacity) string {
+	o := capacity.Objective{P99: c.P99, P999: c.P999, ErrorBudget: c.ErrorBudget}
+	return o.String()
+}
