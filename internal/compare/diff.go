@@ -294,7 +294,9 @@ func classify(cd *CellDiff, threshold float64) Kind {
 //
 // A rated cell's req/s is not judged: it is the rate the row asked for, a
 // fraction of its saturation row's req/s, which is judged on its own row;
-// what the rated row adds is its latency at that rate.
+// what the rated row adds is its latency at that rate. A capacity row's
+// req/s is its capacity under the objective and is judged; its p99 is not
+// (the search keeps it under the objective by design).
 func worse(cd *CellDiff, threshold float64) bool {
 	return (cd.RPS != nil && !cd.Rated && cd.RPS.Worse(true, threshold)) || (cd.P99 != nil && !cd.Capacity && cd.P99.Worse(false, threshold))
 }
