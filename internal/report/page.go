@@ -16,17 +16,18 @@ import (
 type Page struct {
 	RunID string
 	// Counts sums the cells up by status, best first ("7 ok", "1 dnf").
-	Counts  []string
-	Servers []string
-	Rows    []Row
-	Plots   []Plot
-	// CapacityPlots draw each capacity row's latency against throughput.
-	CapacityPlots []Plot
-	Details       []Detail
-	Failures      []Failure
-	Provenance    []KV
+	Counts     []string
+	Servers    []string
+	Rows       []Row
+	Plots      []Plot
+	Details    []Detail
+	Failures   []Failure
+	Provenance []KV
 	// Diff is set when the report compares with a base run.
 	Diff *DiffView
+
+	// CapacityPlots draw each capacity row's latency against throughput.
+	CapacityPlots []Plot
 }
 
 // KV is one line of the provenance.
