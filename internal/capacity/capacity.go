@@ -126,9 +126,15 @@ func (s Step) ErrorRatio() float64 {
 	return float64(s.Errors) / float64(s.Requests+s.Errors)
 }
 
-// judge fills in RateMet, Held and Why of s against o.
-func (s *Step) judge(o Objective) {
+// judge fills in RateMet, Held and Why of s against o. The rate is met
+// when the successes reach RateMetShare of those the window was due, less
+// one: at a low rate a short window holds a few requests, and one that
+// completed just after the window closed is not a server falling behind.
+func (s *Step) judge(o Objective, window time.Duration) {
 	s.RateMet = s.Achieved >= RateMetShare*s.Rate
+	if due := s.Rate * window.Seconds(); window > 0 && !s.RateMet {
+		s.RateMet = float64(s.Requests) >= RateMetShare*due-1
+	}
 	var why []string
 	if !s.RateMet {
 		why = append(why, fmt.Sprintf("achieved %.0f of %.0f req/s", s.Achieved, s.Rate))
@@ -168,7 +174,7 @@ func StepOf(rate float64, res *loadgen.Result, o Objective) Step {
 		Min: time.Duration(l.Min), P50: time.Duration(l.P50), P99: time.Duration(l.P99), P999: time.Duration(l.P999),
 		Requests: res.Requests, Errors: res.Errors, Backlog: res.Backlog, Result: res,
 	}
-	s.judge(o)
+	s.judge(o, time.Duration(res.DurationNs))
 	return s
 }
 
