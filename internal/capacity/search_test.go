@@ -145,3 +145,25 @@ func TestSearchErrors(t *testing.T) {
 		t.Errorf("measure failure: err %v, steps %v", err, res)
 	}
 }
+
+func TestStepRateMet(t *testing.T) {
+	obj := Objective{P99: 10 * time.Millisecond, ErrorBudget: 0.05}
+	tests := []struct {
+		rate     float64
+		requests uint64
+		window   time.Duration
+		met      bool
+	}{
+		{1000, 950, time.Second, true},
+		{1000, 900, time.Second, false},
+		{7, 4, 700 * time.Millisecond, true}, // 4.9 due: one short is rounding
+		{7, 3, 700 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		res := &loadgen.Result{Requests: tt.requests, RPS: float64(tt.requests) / tt.window.Seconds(), DurationNs: int64(tt.window),
+			LatencyNs: loadgen.Latency{P99: int64(time.Millisecond)}}
+		if s := StepOf(tt.rate, res, obj); s.RateMet != tt.met || s.Held != tt.met {
+			t.Errorf("%v req/s, %d successes in %v: met %v held %v, want %v (%s)", tt.rate, tt.requests, tt.window, s.RateMet, s.Held, tt.met, s.Why)
+		}
+	}
+}
