@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/matrixbench/matrix/internal/capacity"
+	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/loadgen"
 )
@@ -18,11 +19,16 @@ const stepSlack = 2 * time.Second
 // from when the row names a saturation cell, and where it came from; ok
 // is false (and the repeat skipped) when that cell has no figures. A row
 // without saturation_from gets 0: search probes the server itself.
+//
+// Unlike a rated row's rate, the start only seeds the search, which
+// measures its own figure: a suspect saturation cell (its figures marked,
+// for example for interference) still gives a good start, where refusing
+// it would skip the row on a busy host, or after some of its repeats.
 func (x *repeat) startRate() (closed float64, from string, ok bool) {
 	if x.sc.SaturationFrom == "" {
 		return 0, "probe", true
 	}
-	sat := x.r.saturation(x.cell)
+	sat := x.r.closedLoop(x.cell)
 	if sat <= 0 {
 		x.fail(results.StatusSkipped, results.ReasonNoSaturation,
 			"cell %s has no ok result to start the capacity search from", x.cell.Scenario.SaturationFrom+"/"+x.cell.Server.Name)
@@ -68,6 +74,24 @@ func (x *repeat) search(ctx context.Context, closed float64, from string, idx in
 		x.rp.Capacity = results.CapacityOf(res, closed, from)
 	}
 	x.searched(ctx, hctx, res, err, limit)
+}
+
+// closedLoop returns the median req/s of the saturation cell of c in this
+// run, whatever its status, when it has figures; 0 when it has none.
+func (r *Runner) closedLoop(c matrix.Cell) float64 {
+	id := matrix.CellID(c.Scenario.SaturationFrom, c.Server.Name)
+	cr := r.cells[id]
+	if cr == nil {
+		prev, err := r.opt.Run.ReadCell(c.Server.Name, c.Scenario.SaturationFrom)
+		if err != nil {
+			return 0
+		}
+		cr = prev
+	}
+	if cr.Summary == nil || cr.Summary.Repeats == 0 {
+		return 0
+	}
+	return cr.Summary.MedianRPS
 }
 
 // held is a step's verdict in a progress line.
