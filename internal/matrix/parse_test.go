@@ -355,8 +355,8 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("budget = %v", p.Budget)
 	}
 	cells, err := m.Cells(Filter{})
-	if err != nil || len(cells) != 7 {
-		t.Errorf("cells = %v, %v; want 7", ids(cells), err)
+	if err != nil || len(cells) != 9 {
+		t.Errorf("cells = %v, %v; want 9", ids(cells), err)
 	}
 }
 
