@@ -18,13 +18,17 @@ const stepSlack = 2 * time.Second
 // startRate returns the closed-loop req/s a capacity row's search starts
 // from when the row names a saturation cell, and where it came from; ok
 // is false (and the repeat skipped) when that cell has no figures. A row
-// without saturation_from gets 0: search probes the server itself.
+// without saturation_from gets 0: search probes the server itself. Other
+// rows get 0 and ok.
 //
 // Unlike a rated row's rate, the start only seeds the search, which
 // measures its own figure: a suspect saturation cell (its figures marked,
 // for example for interference) still gives a good start, where refusing
 // it would skip the row on a busy host, or after some of its repeats.
 func (x *repeat) startRate() (closed float64, from string, ok bool) {
+	if !x.sc.Searched() {
+		return 0, "", true
+	}
 	if x.sc.SaturationFrom == "" {
 		return 0, "probe", true
 	}

@@ -76,7 +76,7 @@ func (x *repeat) run(ctx context.Context, idx int) {
 		x.cr.ScenarioAsRun.Rate, x.cr.ScenarioAsRun.SaturationRPS = rate, sat
 	}
 	closed, from, ok := x.startRate()
-	if x.sc.Searched() && !ok {
+	if !ok {
 		return
 	}
 	key := x.cell.Server.Name + "/" + string(x.sc.Protocol)
