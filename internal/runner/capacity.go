@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/matrixbench/matrix/internal/capacity"
+	"github.com/matrixbench/matrix/internal/hostload"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/loadgen"
@@ -58,6 +60,23 @@ func (x *repeat) search(ctx context.Context, closed float64, from string, idx in
 		cfg.Progress = x.r.progressFunc(x.cell, idx)
 		return loadgen.Run(ctx, cfg)
 	}
+	// The server's CPU and the rest of the host's are sampled over the
+	// whole search, as over a closed-loop window: a search the host
+	// interfered with is measured again once, then marked (remeasure).
+	before, beforeErr := x.inst.Sample(hctx)
+	host, _ := hostload.Start(x.hostCPUs())
+	self0 := selfCPU()
+	defer func() {
+		if after, err := x.inst.Sample(context.WithoutCancel(ctx)); err == nil && beforeErr == nil {
+			x.rp.ServerCPUSeconds = after.CPUSeconds - before.CPUSeconds
+			x.rp.PeakRSSBytes = after.PeakMemoryBytes
+		}
+		x.recordInterference(host, int64(selfCPU()-self0))
+		if x.rp.Reason == results.ReasonSLOUnmet && x.rp.Interference.Over() {
+			x.rp.Detail += fmt.Sprintf("; other work on the host used %.2f cores during the search (threshold %.2f)",
+				x.rp.Interference.Cores, x.rp.Interference.Threshold)
+		}
+	}()
 	if closed == 0 {
 		probe, err := run(hctx, 0)
 		if err != nil || probe.Requests == 0 {
@@ -96,6 +115,16 @@ func (r *Runner) closedLoop(c matrix.Cell) float64 {
 		return 0
 	}
 	return cr.Summary.MedianRPS
+}
+
+// selfCPU is this process's user and system CPU time so far: the load
+// generator's, over a search's steps and their warmups alike.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // held is a step's verdict in a progress line.
