@@ -76,14 +76,17 @@ Capacity under a latency objective (the highest rate the server holds):
                          --step after --step-warmup on fresh connections,
                          latency counted from intended start times; the rate
                          doubles while the objective holds, then is bisected
-                         to within 5 %. A step that achieved under 95 % of
-                         its rate never counts as held. One line per step
-                         on stderr; -d and --warmup do not apply.
+                         to within 5 %. A rate that broke is measured once
+                         more and breaks only if that breaks too (a host's
+                         stall can break a step, never hold one). A step
+                         that achieved under 95 % of its rate never counts
+                         as held. One line per step on stderr; -d and
+                         --warmup do not apply.
       --slo-start R      first rate (default: half of a closed-loop probe of
                          --step)
       --step D           measured window of each step (default 2s)
       --step-warmup D    warmup of each step (default 500ms)
-      --max-steps N      most steps (default 10)
+      --max-steps N      most steps (default 14)
 `
 
 // parseLoadArgs parses the arguments of "matrix load". Flags may come

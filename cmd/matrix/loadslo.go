@@ -154,6 +154,9 @@ func stepLine(i int, s capacity.Step) string {
 	if !s.Held {
 		verdict = "broke: " + s.Why
 	}
+	if s.Recheck {
+		verdict += " (measured again)"
+	}
 	d := func(v time.Duration) string { return units.Duration(float64(v)) }
 	return fmt.Sprintf("step %2d: %9s req/s asked, %9s achieved, p50 %s p99 %s p99.9 %s, %d errors: %s",
 		i+1, units.Count(int64(s.Rate+0.5)), units.Count(int64(s.Achieved+0.5)), d(s.P50), d(s.P99), d(s.P999), s.Errors, verdict)

@@ -37,8 +37,9 @@ const (
 	DefaultPrecision = 0.05
 	// DefaultMaxSteps bounds a search: 2 steps to bracket the capacity
 	// from half the saturation rate, 4 to bisect a factor of 2 to 5 %,
-	// and room for a start that was too high or too low.
-	DefaultMaxSteps = 10
+	// the second measurement of each rate that broke, and room for a
+	// start that was too high or too low.
+	DefaultMaxSteps = 14
 	// RateMetShare is the share of its asked rate a step must achieve to
 	// count as having met it (the runner's rated rows use the same).
 	RateMetShare = 0.95
@@ -114,6 +115,9 @@ type Step struct {
 	Held bool
 	// Why says why a step did not hold; empty when it held.
 	Why string
+	// Recheck is set on the second measurement of a rate whose first
+	// broke (Config.Recheck).
+	Recheck bool
 	// Result is the load generator's result of the step.
 	Result *loadgen.Result
 }
@@ -212,6 +216,12 @@ type Config struct {
 	Precision float64
 	// MaxSteps bounds the number of steps; default DefaultMaxSteps.
 	MaxSteps int
+	// NoRecheck turns off the second measurement of a rate that broke.
+	// By default a rate breaks only when it breaks twice in a row: noise
+	// is one-sided (a scheduling stall of the host adds latency, nothing
+	// removes it), so a step can break by accident but not hold by one,
+	// and one stalled step would otherwise end the growth early.
+	NoRecheck bool
 	// Measure runs one rated measurement at rate. An error ends the
 	// search with that error.
 	Measure func(ctx context.Context, rate float64) (*loadgen.Result, error)

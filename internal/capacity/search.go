@@ -39,8 +39,32 @@ type stopErr struct{}
 
 func (stopErr) Error() string { return "stop" }
 
-// step measures one rate and moves lo or hi.
+// step measures one rate, twice when the first broke (unless
+// NoRecheck), and moves lo or hi.
 func (s *searcher) step(ctx context.Context, rate float64) (Step, error) {
+	st, err := s.measure(ctx, rate, false)
+	if err != nil {
+		return st, err
+	}
+	if !st.Held && !s.cfg.NoRecheck {
+		again, err := s.measure(ctx, rate, true)
+		if _, stop := err.(stopErr); err != nil && !stop {
+			return again, err
+		}
+		if err == nil {
+			st = again
+		}
+	}
+	if st.Held {
+		s.lo = max(s.lo, rate)
+	} else if s.hi == 0 || rate < s.hi {
+		s.hi = rate
+	}
+	return st, nil
+}
+
+// measure runs and records one step.
+func (s *searcher) measure(ctx context.Context, rate float64, recheck bool) (Step, error) {
 	if len(s.res.Steps) >= s.cfg.MaxSteps || ctx.Err() != nil {
 		return Step{}, stopErr{}
 	}
@@ -53,14 +77,10 @@ func (s *searcher) step(ctx context.Context, rate float64) (Step, error) {
 		return Step{}, stopErr{}
 	}
 	st := StepOf(rate, res, s.cfg.Objective)
+	st.Recheck = recheck
 	s.res.Steps = append(s.res.Steps, st)
 	if s.cfg.Progress != nil {
 		s.cfg.Progress(len(s.res.Steps)-1, st)
-	}
-	if st.Held {
-		s.lo = max(s.lo, rate)
-	} else if s.hi == 0 || rate < s.hi {
-		s.hi = rate
 	}
 	return st, nil
 }

@@ -167,3 +167,34 @@ func TestStepRateMet(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchRecheck checks that one stalled step does not stop the
+// growth: a rate that broke once and held when measured again holds, and
+// both measurements are kept.
+func TestSearchRecheck(t *testing.T) {
+	m := model{knee: 7300, p99Below: time.Millisecond, p99Above: 50 * time.Millisecond}
+	calls := 0
+	stall := func(ctx context.Context, rate float64) (*loadgen.Result, error) {
+		res, err := m.measure(ctx, rate)
+		if calls++; calls == 2 { // the step at 2000 req/s stalls
+			res.LatencyNs.P99 = int64(80 * time.Millisecond)
+		}
+		return res, err
+	}
+	obj := Objective{P99: 10 * time.Millisecond, ErrorBudget: 0.01}
+	res, err := Search(context.Background(), Config{Objective: obj, Start: 1000, Measure: stall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != Found || math.Abs(res.Capacity-7300)/7300 > DefaultPrecision {
+		t.Fatalf("with recheck: %s, capacity %.0f; steps %v", res.Outcome, res.Capacity, rates(res))
+	}
+	if s := res.Steps[1]; s.Held || s.Rate != 2000 || !res.Steps[2].Recheck || !res.Steps[2].Held || res.Steps[2].Rate != 2000 {
+		t.Errorf("steps 1 and 2: %+v %+v; want 2000 broke, then held when measured again", res.Steps[1], res.Steps[2])
+	}
+	calls = 0
+	res, err = Search(context.Background(), Config{Objective: obj, Start: 1000, Measure: stall, NoRecheck: true})
+	if err != nil || res.Capacity > 2000 {
+		t.Errorf("without recheck the stall should end the growth at 2000: %v %.0f", err, res.Capacity)
+	}
+}

@@ -35,7 +35,7 @@ const (
 	DefaultCapacityStart      = 0.5
 	DefaultCapacityStep       = 2 * time.Second
 	DefaultCapacityStepWarmup = 500 * time.Millisecond
-	DefaultCapacitySteps      = 10
+	DefaultCapacitySteps      = 14
 )
 
 // Searched reports whether s is a capacity row.

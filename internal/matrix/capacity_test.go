@@ -29,16 +29,16 @@ scenarios:
 	o := Overhead{Start: 2 * time.Second}
 	b := Estimate(cells, p, o)
 	// get: 2 x (1s + 2s). slo: 2 x 6 steps x (500ms + 2s, its 3s window
-	// cut to the profile's 2s). slo-probe: 2 x (10 steps + probe) x
+	// cut to the profile's 2s). slo-probe: 2 x (14 steps + probe) x
 	// (500ms + 2s).
 	want := Breakdown{Cells: 3, Repeats: 2, Readiness: 12 * time.Second, Warmup: 2 * time.Second,
-		Duration: 4 * time.Second, Cooldown: 6 * time.Second, Searches: 2 * (6 + 11) * 2500 * time.Millisecond,
-		SearchSteps: 2 * (6 + 11)}
+		Duration: 4 * time.Second, Cooldown: 6 * time.Second, Searches: 2 * (6 + 15) * 2500 * time.Millisecond,
+		SearchSteps: 2 * (6 + 15)}
 	want.Total = want.Readiness + want.Warmup + want.Duration + want.Cooldown + want.Searches
 	if b != want {
 		t.Errorf("Estimate = %+v\nwant %+v", b, want)
 	}
-	if s := b.String(); !strings.Contains(s, "capacity searches at most 1m25s in 34 steps") {
+	if s := b.String(); !strings.Contains(s, "capacity searches at most 1m45s in 42 steps") {
 		t.Errorf("String() = %q", s)
 	}
 	short, _ := m.Profile("short")

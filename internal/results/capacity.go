@@ -80,6 +80,9 @@ type CapacityStep struct {
 	Held bool `json:"held"`
 	// Why says why a step did not hold.
 	Why string `json:"why,omitempty"`
+	// Recheck marks the second measurement of a rate whose first broke:
+	// a rate breaks only when both do.
+	Recheck bool `json:"recheck,omitempty"`
 	// Latencies from each request's intended start (coordinated omission
 	// corrected), in nanoseconds.
 	MinNs      int64   `json:"min_ns"`
@@ -99,7 +102,7 @@ func CapacityOf(r *capacity.Result, closedLoop float64, from string) *Capacity {
 	out := &Capacity{ClosedLoopRPS: closedLoop, From: from, StartRPS: r.Start, Chosen: r.Chosen,
 		CapacityRPS: r.Capacity, Outcome: string(r.Outcome), Detail: r.Detail}
 	for _, s := range r.Steps {
-		st := CapacityStep{RateAsked: s.Rate, RateAchieved: s.Achieved, RateMet: s.RateMet, Held: s.Held, Why: s.Why,
+		st := CapacityStep{RateAsked: s.Rate, RateAchieved: s.Achieved, RateMet: s.RateMet, Held: s.Held, Why: s.Why, Recheck: s.Recheck,
 			MinNs: int64(s.Min), P50Ns: int64(s.P50), P99Ns: int64(s.P99), P999Ns: int64(s.P999),
 			Requests: s.Requests, Errors: s.Errors, ErrorRatio: s.ErrorRatio(), Backlog: s.Backlog}
 		if s.Result != nil {

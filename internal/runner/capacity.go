@@ -132,6 +132,9 @@ func held(s capacity.Step) string {
 	if s.Held {
 		return "held"
 	}
+	if s.Recheck {
+		return "broke again (" + s.Why + ")"
+	}
 	return "broke (" + s.Why + ")"
 }
 
