@@ -39,11 +39,15 @@ vet:
 # regression on a pinned, CPU-bound server, runs alone afterwards and
 # without the race detector: beside other packages' tests it would measure
 # them.
+# The capacity searches, which must find a known rate from tail latencies,
+# run alone too, for the same reason.
 AB_TEST := ^(TestABFindsRegressions|TestHogIsInterference)$$
+CAPACITY_TEST := ^(TestSearchTokenBucket|TestCapacityCells)$$
 test: setup vet
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
-		$(GO) test -race -timeout 15m -skip '$(AB_TEST)' ./...
+		$(GO) test -race -timeout 15m -skip '$(AB_TEST)|$(CAPACITY_TEST)' ./...
 	$(GO) test -count=1 -timeout 10m -run '$(AB_TEST)' ./cmd/matrix
+	$(GO) test -count=1 -timeout 5m -run '$(CAPACITY_TEST)' ./internal/capacity ./internal/runner
 
 # Side-by-side figures against wrk and h2load; needs the Debian peers.
 bench: build

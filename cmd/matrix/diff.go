@@ -31,7 +31,9 @@ cell's range over the run) is called. When the two runs' reference cell
 moved by more than the threshold, the box itself changed speed: each change
 is printed normalized by the reference's, raw beside it, and judged
 normalized. Repeats the rest of the host interfered with are left out; a
-rated row's req/s is shown, not judged.
+rated row's req/s is shown, not judged. A capacity row's req/s is its
+capacity under the latency objective, judged like req/s; its p99 is shown,
+not judged.
 
 BASE and HEAD are each a run directory, a run id under --results, or a git
 revision (the newest run under --results made at that commit; the run

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/matrixbench/matrix/internal/capacity"
+	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/tlscert"
 	"github.com/matrixbench/matrix/internal/units"
 	"github.com/matrixbench/matrix/loadgen"
@@ -24,6 +26,7 @@ type loadOptions struct {
 	cfg   loadgen.Config
 	json  bool
 	procs int // GOMAXPROCS for the run; 0 keeps the runtime's choice
+	slo   *sloOptions
 }
 
 // headerFlags collects repeated --header values.
@@ -71,6 +74,25 @@ Flags:
       --procs N          GOMAXPROCS for the run (default 1: on a machine shared
                          with the server, idle Go processors cost CPU)
       --json             print the whole result as JSON on stdout, nothing else
+
+Capacity under a latency objective (the highest rate the server holds):
+      --slo OBJ          search the rate: OBJ is p99=D, p99.9=D or both, and
+                         errors=R (default 0.05), comma-separated, like
+                         p99=10ms,errors=0.01. Each step is a rated run of
+                         --step after --step-warmup on fresh connections,
+                         latency counted from intended start times; the rate
+                         doubles while the objective holds, then is bisected
+                         to within 5 %. A rate that broke is measured once
+                         more and breaks only if that breaks too (a host's
+                         stall can break a step, never hold one). A step
+                         that achieved under 95 % of its rate never counts
+                         as held. One line per step on stderr; -d and
+                         --warmup do not apply.
+      --slo-start R      first rate (default: half of a closed-loop probe of
+                         --step)
+      --step D           measured window of each step (default 2s)
+      --step-warmup D    warmup of each step (default 500ms)
+      --max-steps N      most steps (default 14)
 `
 
 // parseLoadArgs parses the arguments of "matrix load". Flags may come
@@ -113,6 +135,12 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	fs.BoolVar(&insecure, "insecure", false, "")
 	fs.IntVar(&o.procs, "procs", 1, "")
 	fs.BoolVar(&o.json, "json", false, "")
+	var slo sloFlags
+	fs.StringVar(&slo.spec, "slo", "", "")
+	fs.Float64Var(&slo.start, "slo-start", 0, "")
+	fs.DurationVar(&slo.step, "step", matrix.DefaultCapacityStep, "")
+	fs.DurationVar(&slo.stepWarmup, "step-warmup", matrix.DefaultCapacityStepWarmup, "")
+	fs.IntVar(&slo.maxSteps, "max-steps", capacity.DefaultMaxSteps, "")
 
 	var urls []string
 	for {
@@ -173,6 +201,13 @@ func parseLoadArgs(args []string) (*loadOptions, error) {
 	if err := c.Validate(); err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "loadgen: "))
 	}
+	var err error
+	if o.slo, err = slo.options(); err != nil {
+		return nil, err
+	}
+	if o.slo != nil && c.Rate > 0 {
+		return nil, errors.New("--rate and --slo are exclusive (--slo searches the rate; --slo-start sets the first)")
+	}
 	return o, nil
 }
 
@@ -204,6 +239,9 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.procs))
+	}
+	if o.slo != nil {
+		return cmdLoadSLO(ctx, o, stdout, stderr)
 	}
 	live := isTerminal(stderr)
 	if live {

@@ -175,6 +175,10 @@ func cmdList(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		if sc.Streams > 0 {
 			fmt.Fprintf(stdout, " streams=%d", sc.Streams)
 		}
+		if c := sc.Capacity; c != nil {
+			w, d := c.StepTimes(p)
+			fmt.Fprintf(stdout, " capacity %s, up to %d steps of %v+%v", objectiveText(c), c.MaxSteps, w, d)
+		}
 		fmt.Fprintln(stdout)
 	}
 	est := matrix.Estimate(cells, p, matrix.DefaultOverhead)

@@ -91,6 +91,10 @@ type CellDiff struct {
 	// Rated is set for a rated row (a fraction of a saturation row's
 	// rate): its req/s is shown, not judged.
 	Rated bool `json:"rated,omitempty"`
+	// Capacity is set for a capacity row: its req/s is the capacity under
+	// the latency objective, judged like req/s; its p99 is shown, not
+	// judged (the search puts it just under the objective by design).
+	Capacity bool `json:"capacity,omitempty"`
 	// NotJudged says why the figures, though shown, are not judged (every
 	// repeat of a side was interfered with).
 	NotJudged string `json:"not_judged,omitempty"`
@@ -230,6 +234,7 @@ func diffCell(id string, b, h *results.Cell, runMethod []string, j judge) CellDi
 		cd.Method = append(slices.Clone(runMethod), cellMethod(b, h)...)
 	}
 	cd.Rated = (b != nil && b.ScenarioAsRun.RateFraction > 0) || (h != nil && h.ScenarioAsRun.RateFraction > 0)
+	cd.Capacity = (b != nil && b.ScenarioAsRun.Capacity != nil) || (h != nil && h.ScenarioAsRun.Capacity != nil)
 	cd.RPS = j.estimate(b, h, rpsSample, rpsOf, j.box.rpsChange())
 	cd.P99 = j.estimate(b, h, p99Sample, p99Of, j.box.p99Change())
 	cd.Interference = notJudged(b, h, cd.RPS)
@@ -289,15 +294,17 @@ func classify(cd *CellDiff, threshold float64) Kind {
 //
 // A rated cell's req/s is not judged: it is the rate the row asked for, a
 // fraction of its saturation row's req/s, which is judged on its own row;
-// what the rated row adds is its latency at that rate.
+// what the rated row adds is its latency at that rate. A capacity row's
+// req/s is its capacity under the objective and is judged; its p99 is not
+// (the search keeps it under the objective by design).
 func worse(cd *CellDiff, threshold float64) bool {
-	return (cd.RPS != nil && !cd.Rated && cd.RPS.Worse(true, threshold)) || (cd.P99 != nil && cd.P99.Worse(false, threshold))
+	return (cd.RPS != nil && !cd.Rated && cd.RPS.Worse(true, threshold)) || (cd.P99 != nil && !cd.Capacity && cd.P99.Worse(false, threshold))
 }
 
 // better reports whether req/s rose or p99 fell beyond the threshold, and
 // neither got worse.
 func better(cd *CellDiff, threshold float64) bool {
-	return (cd.RPS != nil && !cd.Rated && cd.RPS.Better(true, threshold)) || (cd.P99 != nil && cd.P99.Better(false, threshold))
+	return (cd.RPS != nil && !cd.Rated && cd.RPS.Better(true, threshold)) || (cd.P99 != nil && !cd.Capacity && cd.P99.Better(false, threshold))
 }
 
 // comparable reports whether a cell enters the geometric means: figures

@@ -278,3 +278,23 @@ func find(res *compare.Result, id string) compare.CellDiff {
 	}
 	return compare.CellDiff{}
 }
+
+// TestCapacityJudgedLikeRPS checks that a capacity row's req/s is its
+// capacity and is judged (a 30 % drop regresses), while its p99, which the
+// search keeps under the objective, is shown but never judged.
+func TestCapacityJudgedLikeRPS(t *testing.T) {
+	t.Parallel()
+	row := func(capacity, latencyUs float64) []comparetest.Cell {
+		return []comparetest.Cell{{Scenario: "get-simple-slo-10ms", Server: "alpha", RPS: 50000, LatencyUs: latencyUs, Capacity: capacity}}
+	}
+	res := diff(t, row(40000, 500), row(28000, 500), 1, 2)
+	c := res.Cells[0]
+	if !c.Capacity || c.Kind != compare.Regressed || c.RPS == nil || c.RPS.Base < 39000 || c.RPS.Head > 29000 {
+		t.Errorf("capacity 40k -> 28k: kind %v capacity %v rps %+v; want a regression on the capacities", c.Kind, c.Capacity, c.RPS)
+	}
+	res = diff(t, row(40000, 500), row(40000, 2000), 1, 2)
+	c = res.Cells[0]
+	if c.Kind != compare.Unchanged || c.Regression || c.P99 == nil || c.P99.Change < 1 {
+		t.Errorf("p99 x4 at the same capacity: kind %v p99 %+v; want shown, unchanged", c.Kind, c.P99)
+	}
+}

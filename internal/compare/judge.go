@@ -105,10 +105,10 @@ func (b *BoxMove) p99Change() float64 {
 type metricOf func(r *results.Repeat) (float64, bool)
 
 func rpsOf(r *results.Repeat) (float64, bool) {
-	if !r.Summarised() || r.Interference.Over() || r.Result.RPS <= 0 {
+	if !r.Summarised() || r.Interference.Over() || r.Figure() <= 0 {
 		return 0, false
 	}
-	return r.Result.RPS, true
+	return r.Figure(), true
 }
 
 func p99Of(r *results.Repeat) (float64, bool) {

@@ -25,10 +25,11 @@ func SplitID(id string) (scenario, server string, ok bool) {
 }
 
 // Needs returns the ID of the cell whose median req/s is a rated cell's
-// saturation rate (same server, the scenario's SaturationFrom), and false
-// for a cell that needs no other.
+// saturation rate, or the rate a capacity cell's search starts from (same
+// server, the scenario's SaturationFrom), and false for a cell that needs
+// no other.
 func (c Cell) Needs() (string, bool) {
-	if !c.Scenario.Rated() {
+	if c.Scenario.SaturationFrom == "" {
 		return "", false
 	}
 	return CellID(c.Scenario.SaturationFrom, c.Server.Name), true

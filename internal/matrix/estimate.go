@@ -38,15 +38,27 @@ type Breakdown struct {
 	// Reference is the reference cell's three extra measurements (start,
 	// middle, end); 0 when the profile turns it off.
 	Reference time.Duration
+	// Searches is the time of the capacity rows' searches, every repeat,
+	// counted at their most steps (and the probe of a row without
+	// saturation_from): the bound a search cannot pass, not its typical
+	// length. Their cells' warmup and measured time are in here, not in
+	// Warmup and Duration.
+	Searches time.Duration
+	// SearchSteps counts those steps.
+	SearchSteps int
 
 	Total time.Duration
 }
 
 // String formats b on one line, as `matrix list` prints it.
 func (b Breakdown) String() string {
-	return fmt.Sprintf("%d cells x %d repeats, estimated %s (builds %s for %d servers, start/ready/stop %s, warmup %s, measured %s, cooldown %s, reference %s)",
+	s := fmt.Sprintf("%d cells x %d repeats, estimated %s (builds %s for %d servers, start/ready/stop %s, warmup %s, measured %s, cooldown %s, reference %s",
 		b.Cells, b.Repeats, round(b.Total), round(b.Build), b.Builds, round(b.Readiness),
 		round(b.Warmup), round(b.Duration), round(b.Cooldown), round(b.Reference))
+	if b.SearchSteps > 0 {
+		s += fmt.Sprintf(", capacity searches at most %s in %d steps", round(b.Searches), b.SearchSteps)
+	}
+	return s + ")"
 }
 
 // round rounds d to the second for display.
@@ -60,15 +72,23 @@ func Estimate(cells []Cell, p Profile, o Overhead) Breakdown {
 		Repeats:   p.Repeat,
 		Builds:    countBuilds(cells),
 		Readiness: n * o.Start,
-		Warmup:    n * p.Warmup,
-		Duration:  n * p.Duration,
 		Cooldown:  n * p.Cooldown,
+	}
+	reps := time.Duration(p.Repeat)
+	for _, c := range cells {
+		if steps, d := c.Scenario.searchCost(p); steps > 0 {
+			b.SearchSteps += steps * p.Repeat
+			b.Searches += reps * d
+			continue
+		}
+		b.Warmup += reps * p.Warmup
+		b.Duration += reps * p.Duration
 	}
 	b.Build = time.Duration(b.Builds) * o.Build
 	if len(cells) > 0 && p.Reference != ReferenceOff {
 		b.Reference = 3 * (o.Start + p.Warmup + p.Duration)
 	}
-	b.Total = b.Build + b.Readiness + b.Warmup + b.Duration + b.Cooldown + b.Reference
+	b.Total = b.Build + b.Readiness + b.Warmup + b.Duration + b.Cooldown + b.Reference + b.Searches
 	return b
 }
 
@@ -98,7 +118,6 @@ func Shard(cells []Cell, k, n int, p Profile, o Overhead) ([]Cell, error) {
 	// Largest first; the stable sort keeps file order among equals, which
 	// is what makes the assignment deterministic.
 	slices.SortStableFunc(groups, func(a, b []int) int { return len(b) - len(a) })
-	per := p.Repeat * int(o.Start+p.Warmup+p.Duration+p.Cooldown)
 	load := make([]int, n)
 	built := make([]map[string]bool, n)
 	for i := range built {
@@ -108,7 +127,7 @@ func Shard(cells []Cell, k, n int, p Profile, o Overhead) ([]Cell, error) {
 	for _, g := range groups {
 		best, bestLoad := 0, 0
 		for s := 0; s < n; s++ {
-			l := load[s] + len(g)*per + buildCost(cells, g, built[s], o)
+			l := load[s] + groupCost(cells, g, p, o) + buildCost(cells, g, built[s], o)
 			if s == 0 || l < bestLoad {
 				best, bestLoad = s, l
 			}
@@ -128,6 +147,34 @@ func Shard(cells []Cell, k, n int, p Profile, o Overhead) ([]Cell, error) {
 		}
 	}
 	return out, nil
+}
+
+// groupCost is the time the cells of g take, every repeat, without builds.
+func groupCost(cells []Cell, g []int, p Profile, o Overhead) int {
+	cost := 0
+	for _, i := range g {
+		measure := p.Warmup + p.Duration
+		if steps, d := cells[i].Scenario.searchCost(p); steps > 0 {
+			measure = d
+		}
+		cost += p.Repeat * int(o.Start+measure+p.Cooldown)
+	}
+	return cost
+}
+
+// searchCost is the most steps one repeat of a capacity row takes under p
+// and their time, the probe included when the row has no saturation_from;
+// 0 steps for other rows.
+func (s Scenario) searchCost(p Profile) (int, time.Duration) {
+	if s.Capacity == nil {
+		return 0, 0
+	}
+	warmup, window := s.Capacity.StepTimes(p)
+	steps := s.Capacity.MaxSteps
+	if s.SaturationFrom == "" {
+		steps++
+	}
+	return steps, time.Duration(steps) * (warmup + window)
 }
 
 // buildCost is the build time group g adds to a shard that has built the

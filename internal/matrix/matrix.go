@@ -272,6 +272,11 @@ type Scenario struct {
 	// SaturationFrom names the earlier closed-loop scenario, of the same
 	// protocol, whose req/s is the saturation rate of a rated row.
 	SaturationFrom string
+	// Capacity, when not nil, makes a capacity row: the runner searches
+	// the highest rate that holds a latency objective. Its SaturationFrom,
+	// when set, gives the closed-loop req/s the search starts from;
+	// otherwise a short probe measures it.
+	Capacity *Capacity
 	// Pos is where the scenario is defined.
 	Pos Pos
 }

@@ -121,6 +121,18 @@ func TestParseFull(t *testing.T) {
 	if !rated.Rated() || rated.SaturationFrom != "get" {
 		t.Errorf("rated = %+v", rated)
 	}
+	slo, _ := m.Scenario("slo")
+	wantCap := Capacity{P99: 10 * time.Millisecond, P999: 50 * time.Millisecond, ErrorBudget: 0.02, Start: 0.25,
+		Step: 3 * time.Second, StepWarmup: 0, MaxSteps: 8}
+	if !slo.Searched() || *slo.Capacity != wantCap || slo.SaturationFrom != "get" {
+		t.Errorf("slo capacity = %+v, want %+v", slo.Capacity, wantCap)
+	}
+	probe, _ := m.Scenario("slo-probe")
+	wantCap = Capacity{P999: time.Millisecond, Start: DefaultCapacityStart, Step: DefaultCapacityStep,
+		StepWarmup: DefaultCapacityStepWarmup, MaxSteps: DefaultCapacitySteps}
+	if !probe.Searched() || *probe.Capacity != wantCap {
+		t.Errorf("slo-probe capacity = %+v, want %+v (defaults; its own error budget 0 wins over the row's)", probe.Capacity, wantCap)
+	}
 	if got := big.Apply(get).Connections; got != 20 {
 		t.Errorf("scaled connections = %d, want 20", got)
 	}
@@ -239,7 +251,7 @@ func TestParseBroken(t *testing.T) {
 		{"rate and fraction", head + okServer + okScenario + "  - {name: r, protocol: h1, rate: 10, rate_fraction: 0.5, saturation_from: s}\n",
 			[]string{`scenarios[1].rate: rate and rate_fraction are exclusive`}},
 		{"saturation without fraction", head + okServer + okScenario + "  - {name: r, protocol: h1, saturation_from: s}\n",
-			[]string{`scenarios[1].saturation_from: only a rated row (rate_fraction) takes saturation_from`}},
+			[]string{`scenarios[1].saturation_from: only a rated row (rate_fraction) or a capacity row takes saturation_from`}},
 		{"saturation unknown", head + okServer + okScenario + "  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: zz}\n",
 			[]string{`scenarios[1].saturation_from: no scenario named "zz"`}},
 		{"saturation self", head + okServer + okScenario + "  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: r}\n",
@@ -248,6 +260,23 @@ func TestParseBroken(t *testing.T) {
 			[]string{`scenarios[1].saturation_from: scenario "s" speaks h1, not h2c`}},
 		{"saturation from rated", head + okServer + "scenarios:\n  - {name: s, protocol: h1, rate: 100}\n  - {name: r, protocol: h1, rate_fraction: 0.5, saturation_from: s}\n",
 			[]string{`scenario "s" is rated itself`}},
+		{"capacity without objective", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {step: 1s}}\n",
+			[]string{`m.yaml:8:39: scenarios[1].capacity: needs a latency objective`}},
+		{"capacity bad p99", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {p99: 10}}\n",
+			[]string{`m.yaml:8:45: scenarios[1].capacity.p99: must be a duration like 1s or 500ms, got "10"`}},
+		{"capacity unknown key", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {p95: 10ms}}\n",
+			[]string{`m.yaml:8:40: scenarios[1].capacity.p95: unknown key "p95"`}},
+		{"capacity with rate", head + okServer + okScenario + "  - {name: c, protocol: h1, rate: 100, capacity: {p99: 10ms}}\n",
+			[]string{`scenarios[1].rate: a capacity row searches its rate; rate does not go with capacity`}},
+		{"capacity budget", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {p99.9: 10ms, error_budget: 2}}\n",
+			[]string{`scenarios[1].capacity.error_budget: must be between 0 and 1, got 2`}},
+		{"capacity steps", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {p99: 1ms, max_steps: 1}}\n",
+			[]string{`scenarios[1].capacity.max_steps: must be at least 2, got 1`}},
+		{"capacity from capacity", head + okServer + okScenario + "  - {name: c, protocol: h1, capacity: {p99: 1ms}}\n  - {name: d, protocol: h1, saturation_from: c, capacity: {p99: 1ms}}\n",
+			[]string{`scenarios[2].saturation_from: scenario "c" is rated itself`}},
+		{"reference capacity", "version: 1\nprofiles:\n  quick: {duration: 3s, reference: c/a}\nservers:\n" + okServer + okScenario +
+			"  - {name: c, protocol: h1, capacity: {p99: 10ms}}\n",
+			[]string{`profiles.quick.reference: "c/a" is a rated cell`}},
 		{"no cell", head + "  - {name: a, protocols: [h2c], image: x}\n" + okScenario,
 			[]string{`m.yaml: the matrix has no cell`}},
 		{"bad capability", head + "  - {name: a, protocols: [h1], image: x, cap_add: [net_admin]}\n" + okScenario,
@@ -328,8 +357,8 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("budget = %v", p.Budget)
 	}
 	cells, err := m.Cells(Filter{})
-	if err != nil || len(cells) != 7 {
-		t.Errorf("cells = %v, %v; want 7", ids(cells), err)
+	if err != nil || len(cells) != 9 {
+		t.Errorf("cells = %v, %v; want 9", ids(cells), err)
 	}
 }
 

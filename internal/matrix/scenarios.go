@@ -81,6 +81,7 @@ func (p *parser) scenario(n *yaml.Node, field string) Scenario {
 				s.SaturationFrom = v.Value
 			}
 		},
+		"capacity": func(v *yaml.Node, f string) { s.Capacity = p.capacity(v, f) },
 	})
 	if keys == nil {
 		return s
@@ -111,14 +112,15 @@ func (p *parser) scenarioRules(s *Scenario, n *yaml.Node, field string, keys map
 	if k, f := at("rate"); k != nil && s.RateFraction > 0 {
 		p.errorf(k, f, "rate and rate_fraction are exclusive")
 	}
-	if k, f := at("saturation_from"); k != nil && s.RateFraction == 0 {
-		p.errorf(k, f, "only a rated row (rate_fraction) takes saturation_from")
+	if k, f := at("saturation_from"); k != nil && s.RateFraction == 0 && s.Capacity == nil {
+		p.errorf(k, f, "only a rated row (rate_fraction) or a capacity row takes saturation_from")
 	}
 	if k, f := at("rate_fraction"); k != nil && s.RateFraction > 0 && s.SaturationFrom == "" {
 		if _, given := keys["saturation_from"]; !given {
 			p.errorf(k, f, "a rated row needs saturation_from: the closed-loop scenario whose req/s is the saturation rate")
 		}
 	}
+	p.capacityRules(s, keys, field)
 	if s.BodySize > 0 && (s.Method == "GET" || s.Method == "HEAD") {
 		if k, f := at("body_size"); k != nil {
 			p.errorf(k, f, "a %s request carries no body (RFC 9110 9.3)", s.Method)

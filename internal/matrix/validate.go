@@ -58,7 +58,7 @@ func (p *parser) checkReferences(m *Matrix) {
 		switch {
 		case !ok:
 			p.errorf(r.node, r.field, "%q is not a cell of the matrix (scenario/server, e.g. %s), or %q", clip(ref), example(m.pairs()), ReferenceOff)
-		case c.Scenario.Rated():
+		case c.Scenario.Rated() || c.Scenario.Searched():
 			p.errorf(r.node, r.field, "%q is a rated cell; the reference must run closed-loop so that its req/s follows the machine's speed", ref)
 		}
 	}
@@ -85,7 +85,7 @@ func (p *parser) checkSaturation(m *Matrix, i int, earlier map[string]int) {
 		} else {
 			p.errorAt(s.Pos, f, "no scenario named %q", s.SaturationFrom)
 		}
-	case m.Scenarios[j].Rate > 0 || m.Scenarios[j].Rated():
+	case m.Scenarios[j].OpenLoop():
 		p.errorAt(s.Pos, f, "scenario %q is rated itself; the saturation rate comes from a closed-loop row", s.SaturationFrom)
 	case m.Scenarios[j].Protocol != s.Protocol:
 		p.errorAt(s.Pos, f, "scenario %q speaks %s, not %s", s.SaturationFrom, m.Scenarios[j].Protocol, s.Protocol)

@@ -25,6 +25,12 @@ type Plot struct {
 	Series            []Series
 	// Notes say what could not be drawn.
 	Notes []string
+	// XLabel names the x axis; empty means "percentile".
+	XLabel string
+	// LimitY, when LimitLabel is set, places a horizontal line: a capacity
+	// row's latency objective.
+	LimitY     float64
+	LimitLabel string
 }
 
 // Tick is one labelled grid line.

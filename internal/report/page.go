@@ -25,6 +25,9 @@ type Page struct {
 	Provenance []KV
 	// Diff is set when the report compares with a base run.
 	Diff *DiffView
+
+	// CapacityPlots draw each capacity row's latency against throughput.
+	CapacityPlots []Plot
 }
 
 // KV is one line of the provenance.
@@ -136,6 +139,9 @@ func build(run *results.RunData, logs func(*results.Cell) (string, string), diff
 		if plot, ok := plotOf(sc, ins); ok {
 			p.Plots = append(p.Plots, plot)
 		}
+		if plot, ok := capacityPlotOf(sc, ins); ok {
+			p.CapacityPlots = append(p.CapacityPlots, plot)
+		}
 	}
 	p.Counts = countLines(counts)
 	return p
@@ -176,6 +182,9 @@ func specOf(s results.ScenarioSpec) string {
 	}
 	if s.Rate > 0 {
 		parts = append(parts, fmt.Sprintf("at %s req/s", units.Rate(s.Rate)))
+	}
+	if c := s.Capacity; c != nil {
+		parts = append(parts, "capacity under"+objectiveOf(c))
 	}
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
 }

@@ -93,6 +93,9 @@ type Repeat struct {
 	// Interference is what the rest of the host used during the measured
 	// window; nil when it could not be sampled.
 	Interference *Interference `json:"interference,omitempty"`
+	// Capacity is a capacity row's search: every step and the one chosen
+	// (whose measurement is Result). Nil for other rows.
+	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
 // Timings are the durations of the steps of one repeat in nanoseconds.
@@ -144,6 +147,8 @@ type ScenarioSpec struct {
 	SaturationFrom string  `json:"saturation_from,omitempty"`
 	// SaturationRPS is the saturation rate a rated row's Rate came from.
 	SaturationRPS float64 `json:"saturation_rps,omitempty"`
+	// Capacity is a capacity row's objective and search settings.
+	Capacity *CapacitySpec `json:"capacity,omitempty"`
 }
 
 // Header is one request header field.
@@ -153,7 +158,8 @@ type Header struct {
 }
 
 // ScenarioOf converts a matrix scenario (normally after
-// matrix.Profile.Apply) to its results form.
+// matrix.Profile.Apply) to its results form. A capacity row's Capacity is
+// left to CapacitySpecOf, which needs the profile.
 func ScenarioOf(s matrix.Scenario) ScenarioSpec {
 	out := ScenarioSpec{
 		Name: s.Name, Protocol: string(s.Protocol), Method: s.Method, Path: s.Path,

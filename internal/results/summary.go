@@ -25,7 +25,8 @@ type Summary struct {
 	// MedianRPS is the median of RPS (the mean of the middle two for an
 	// even count).
 	MedianRPS float64 `json:"median_rps"`
-	// RPS is the successes per second of each summarised repeat, in order.
+	// RPS is the successes per second of each summarised repeat, in
+	// order; for a capacity row, each repeat's capacity (Repeat.Figure).
 	RPS []float64 `json:"rps"`
 	// Spread is how RPS scatters (coefficient of variation, min, max): the
 	// cell's own noise, from which the run's noise floor is taken. Nil in
@@ -87,7 +88,7 @@ func Summarize(repeats []Repeat) (*Summary, error) {
 		}
 		res := r.Result
 		s.Repeats++
-		s.RPS = append(s.RPS, res.RPS)
+		s.RPS = append(s.RPS, r.Figure())
 		s.add(res)
 		if res.Protocol != "" {
 			protos[string(res.Protocol)] = true

@@ -47,10 +47,12 @@ func (x *repeat) recordInterference(s *hostload.Sampler, clientCPUNs int64) {
 	}
 }
 
-// interfered reports whether a repeat measured figures while the rest of
-// the host took more CPU than the profile allows.
+// interfered reports whether a repeat measured figures, or found a
+// capacity row's objective unmet, while the rest of the host took more CPU
+// than the profile allows.
 func interfered(rp *results.Repeat) bool {
-	return rp.Interference.Over() && (rp.Status == results.StatusOK || rp.Status == results.StatusSuspect)
+	return rp.Interference.Over() && (rp.Status == results.StatusOK || rp.Status == results.StatusSuspect ||
+		rp.Reason == results.ReasonSLOUnmet)
 }
 
 // remeasure runs repeat x again, once, when the rest of the host

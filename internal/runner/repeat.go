@@ -75,6 +75,10 @@ func (x *repeat) run(ctx context.Context, idx int) {
 		rate = sat * x.sc.RateFraction
 		x.cr.ScenarioAsRun.Rate, x.cr.ScenarioAsRun.SaturationRPS = rate, sat
 	}
+	closed, from, ok := x.startRate()
+	if !ok {
+		return
+	}
 	key := x.cell.Server.Name + "/" + string(x.sc.Protocol)
 	if problems, checked := x.r.checks[key]; checked && len(problems) > 0 {
 		x.fail(results.StatusDNF, results.ReasonNonconformant, "%s", strings.Join(problems, "; "))
@@ -96,6 +100,10 @@ func (x *repeat) run(ctx context.Context, idx int) {
 			x.fail(results.StatusDNF, results.ReasonNonconformant, "%s", strings.Join(problems, "; "))
 			return
 		}
+	}
+	if x.sc.Searched() {
+		x.search(ctx, closed, from, idx)
+		return
 	}
 	x.measure(ctx, pr, rate, idx)
 }

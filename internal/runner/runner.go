@@ -330,6 +330,7 @@ func (r *Runner) newCell(c matrix.Cell) *results.Cell {
 		Attempt: 1,
 		Started: time.Now().UTC(),
 	}
+	cr.ScenarioAsRun.Capacity = results.CapacitySpecOf(sc.Capacity, r.opt.Profile)
 	if prev := r.prev[c.ID()]; prev != nil {
 		results.Supersede(prev, cr)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,7 +43,9 @@ func serve(mode string) {
 	}
 	addr := net.JoinHostPort(os.Getenv("HOST"), os.Getenv("PORT"))
 	mux := http.NewServeMux()
+	slow := slowdown(mode)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		slow()
 		w.Header().Set("Content-Type", "text/plain")
 		if mode == "close" {
 			w.Header().Set("Connection", "close")
@@ -81,6 +84,48 @@ func serve(mode string) {
 		return
 	}
 	fmt.Fprintln(os.Stderr, srv.ListenAndServe())
+}
+
+// bucketRate is the rate above which the "bucket" server slows down.
+const bucketRate = 1000.0
+
+// slowdown returns what GET / waits in the given mode: in "bucket", 100 ms
+// for every request beyond a token bucket of bucketRate per second (50 ms
+// of burst), so its capacity under a p99 objective is bucketRate; in
+// "jitter", 60 ms for every 20th request, so its p99 is over 50 ms at any
+// rate while its fastest responses stay fast.
+func slowdown(mode string) func() {
+	var mu sync.Mutex
+	var n int
+	tokens, last := bucketRate/20, time.Now()
+	switch mode {
+	case "bucket":
+		return func() {
+			mu.Lock()
+			now := time.Now()
+			tokens = min(bucketRate/20, tokens+now.Sub(last).Seconds()*bucketRate)
+			last = now
+			ok := tokens >= 1
+			if ok {
+				tokens--
+			}
+			mu.Unlock()
+			if !ok {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	case "jitter":
+		return func() {
+			mu.Lock()
+			n++
+			late := n%20 == 0
+			mu.Unlock()
+			if late {
+				time.Sleep(60 * time.Millisecond)
+			}
+		}
+	}
+	return func() {}
 }
 
 // writeMatrix writes a matrix file whose servers are this test binary in

@@ -367,7 +367,7 @@ func referenceCell(m *matrix.Matrix, p matrix.Profile, cells []matrix.Cell) *mat
 		cells = all
 	}
 	for _, c := range cells {
-		if (p.Reference == "" || c.ID() == p.Reference) && !c.Scenario.Rated() {
+		if (p.Reference == "" || c.ID() == p.Reference) && !c.Scenario.Rated() && !c.Scenario.Searched() {
 			return &c
 		}
 	}

@@ -35,6 +35,9 @@ type Cell struct {
 	Connections int
 	// CPUs is the server's cpuset.
 	CPUs string
+	// Capacity, when positive, makes a capacity row (p99 objective 10 ms)
+	// whose repeats found this capacity in req/s, give or take Noise.
+	Capacity float64
 }
 
 // Run describes a run.
@@ -116,10 +119,20 @@ func cell(t testing.TB, r *results.Run, cs Cell, run Run, rng *rand.Rand) *resul
 			Connections: cs.Connections, Streams: 1, ErrorBudget: 0.05, TimeoutNs: 10e9},
 		ServerInfo: results.ServerInfo{Framework: cs.Server, Version: "1.0", CPUs: cs.CPUs},
 	}
+	if cs.Capacity > 0 {
+		c.ScenarioAsRun.Capacity = &results.CapacitySpec{P99Ns: 10e6, ErrorBudget: 0.05, Start: 0.5,
+			StepNs: 2e9, StepWarmupNs: 5e8, MaxSteps: 10, PrecisionPart: 0.05}
+	}
 	for i := 1; i <= cs.Repeats; i++ {
 		rep := results.Repeat{Index: i, Status: cs.Status, Reason: cs.Reason, ServerCPUSeconds: 1, PeakRSSBytes: 10 << 20}
 		if cs.Status == results.StatusOK || cs.Status == results.StatusSuspect {
 			rep.Result = measure(t, cs, run.Loadgen, rng)
+		}
+		if cs.Capacity > 0 {
+			capRPS := cs.Capacity * (1 + cs.Noise*(2*rng.Float64()-1))
+			rep.Capacity = &results.Capacity{From: "saturation:get-simple", StartRPS: capRPS / 2, Chosen: 0,
+				CapacityRPS: capRPS, Outcome: "found", Steps: []results.CapacityStep{{RateAsked: capRPS,
+					RateAchieved: capRPS, RateMet: true, Held: true, P99Ns: rep.Result.LatencyNs.P99}}}
 		}
 		if cs.Log != "" && i == cs.Repeats {
 			path, err := r.LogPath(cs.Server, cs.Scenario, 1, i)
