@@ -57,8 +57,8 @@ func TestH3VerifiesCertificate(t *testing.T) {
 	cfg := h3Config(srv, 1, 1, 2*time.Second)
 	cfg.RootCAs = nil
 	res := mustRun(t, cfg, 300*time.Millisecond)
-	if res.Requests != 0 || res.ErrorsByClass[ClassConnect] == 0 {
-		t.Fatalf("requests %d, connect errors %d: an unverified server was measured", res.Requests, res.ErrorsByClass[ClassConnect])
+	if res.Requests != 0 || res.ErrorsByClass[ClassTLS] == 0 {
+		t.Fatalf("requests %d, tls errors %d: an unverified server was measured", res.Requests, res.ErrorsByClass[ClassTLS])
 	}
 	if res.EndedEarly == "" {
 		t.Errorf("the run did not end early although no connection could be opened")
@@ -107,6 +107,12 @@ func TestH3QuicGoServer(t *testing.T) {
 		t.Run(c.method+c.path+strconv.Itoa(c.body), func(t *testing.T) {
 			cfg := Config{URL: base + c.path, Method: c.method, Body: make([]byte, c.body), Protocol: ProtocolH3,
 				Connections: 1, Streams: 8, Duration: 400 * time.Millisecond, RootCAs: pool}
+			if c.body >= 1<<20 {
+				// Eight 1 MiB uploads may not finish in 400 ms under the
+				// race detector on a busy host; a request still in flight
+				// at the end is neither a success nor an error.
+				cfg.Duration = 2 * time.Second
+			}
 			if c.body == 0 {
 				cfg.Body = nil
 			}
