@@ -18,6 +18,9 @@ import (
 // installs the packages once; a warm cache makes the builds free.
 func TestDockerPythonRubyColumnsConform(t *testing.T) {
 	cli := needDocker(t)
+	// The columns start slowly (JVMs, Python imports) and their images
+	// may be built cold: the three column tests overlap.
+	t.Parallel()
 	if _, err := cli.ImageInspect(context.Background(), "matrix/debian-base:bookworm"); err != nil {
 		msg := "the Debian base image is missing: run scripts/debian-base.sh (.ci/run does)"
 		if os.Getenv("MATRIX_REQUIRE_DOCKER") == "1" {
