@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -12,8 +13,8 @@ import (
 )
 
 // A capacity row's plot is latency against throughput: for every server,
-// the p99 of each step of its capacity search against the req/s the step
-// achieved. The curve is flat while the server keeps up and bends up as it
+// the p99 of each rate of its capacity search against that rate (the load
+// offered; a step that held achieved at least 95 % of it). The curve is flat while the server keeps up and bends up as it
 // nears saturation; the objective is a horizontal line, and the capacity
 // is where the curve crosses it.
 
@@ -23,7 +24,7 @@ import (
 func capacityPlotOf(scenario string, ins []*cellInput) (Plot, bool) {
 	p := Plot{Scenario: scenario, Width: plotW, Height: plotH,
 		Left: padL, Top: padT, Right: plotW - padR, Bottom: plotH - padB,
-		LegendX: plotW - padR + 14, LegendX2: plotW - padR + 36, XLabel: "req/s achieved (each step of the search)"}
+		LegendX: plotW - padR + 14, LegendX2: plotW - padR + 36, XLabel: "req/s offered (each rate of the search)"}
 	type line struct {
 		server string
 		index  int
@@ -50,7 +51,7 @@ func capacityPlotOf(scenario string, ins []*cellInput) (Plot, bool) {
 	xmax, ymin, ymax := 1.0, float64(objective), float64(objective)
 	for _, l := range lines {
 		for _, s := range l.steps {
-			xmax = max(xmax, s.RateAchieved)
+			xmax = max(xmax, s.RateAsked)
 			if s.P99Ns > 0 {
 				ymin, ymax = min(ymin, float64(s.P99Ns)), max(ymax, float64(s.P99Ns))
 			}
@@ -81,9 +82,9 @@ func capacityPlotOf(scenario string, ins []*cellInput) (Plot, bool) {
 	for k, l := range lines {
 		var pts []string
 		for _, s := range l.steps {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(s.RateAchieved), sy(float64(s.P99Ns))))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(s.RateAsked), sy(float64(s.P99Ns))))
 		}
-		label := fmt.Sprintf("%s (%s)", l.server, capacityLabel(l.c))
+		label := l.server + " " + capacityLabel(l.c)
 		p.Series = append(p.Series, Series{
 			Server: l.server, Colour: palette[l.index%len(palette)], Dashed: l.c.Status != results.StatusOK || l.index >= len(palette),
 			Points: strings.Join(pts, " "), LegendY: p.Top + 10 + float64(k*legendLineHeight), Label: label,
@@ -107,7 +108,7 @@ func objectiveOf(c *results.CapacitySpec) string {
 // capacityLabel is a cell's capacity in a legend.
 func capacityLabel(c *results.Cell) string {
 	if c.Status == results.StatusOK && c.Summary != nil {
-		return "capacity " + units.Rate(c.Summary.MedianRPS) + " req/s"
+		return units.Rate(c.Summary.MedianRPS) + " req/s"
 	}
 	if c.Reason != "" {
 		return string(c.Status) + ": " + string(c.Reason)
@@ -116,9 +117,10 @@ func capacityLabel(c *results.Cell) string {
 }
 
 // medianSearch returns the steps of the cell's repeat whose capacity is
-// the median (the first repeat's when none found one), in the order of
-// their rate, so that each server draws one search rather than a zigzag
-// of several.
+// the median (the first repeat's when none found one), one per rate (the
+// last measurement of a rate measured again, which is its verdict), in
+// the order of their rate, so that each server draws one search rather
+// than a zigzag of several.
 func medianSearch(c *results.Cell) []results.CapacityStep {
 	var reps []*results.Capacity
 	for _, r := range c.Repeats {
@@ -130,7 +132,11 @@ func medianSearch(c *results.Cell) []results.CapacityStep {
 		return nil
 	}
 	slices.SortStableFunc(reps, func(a, b *results.Capacity) int { return cmp.Compare(a.CapacityRPS, b.CapacityRPS) })
-	steps := slices.Clone(reps[(len(reps)-1)/2].Steps)
-	slices.SortStableFunc(steps, func(a, b results.CapacityStep) int { return cmp.Compare(a.RateAsked, b.RateAsked) })
+	last := map[float64]results.CapacityStep{}
+	for _, s := range reps[(len(reps)-1)/2].Steps {
+		last[s.RateAsked] = s
+	}
+	steps := slices.Collect(maps.Values(last))
+	slices.SortFunc(steps, func(a, b results.CapacityStep) int { return cmp.Compare(a.RateAsked, b.RateAsked) })
 	return steps
 }

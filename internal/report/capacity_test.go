@@ -37,7 +37,7 @@ func TestCapacityRow(t *testing.T) {
 		"Latency against throughput (capacity rows)",
 		`aria-label="latency against throughput, get-simple-slo-10ms"`,
 		`class="limit"`, "objective 10.0ms",
-		"beta (capacity 50", "capacity under p99 10.0ms",
+		"beta 50", "capacity under p99 10.0ms",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
