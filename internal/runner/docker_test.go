@@ -34,6 +34,19 @@ func needDocker(t *testing.T) *client.Client {
 	return cli
 }
 
+// needDebianBase fails t under MATRIX_REQUIRE_DOCKER=1 (skips it
+// otherwise) when the Debian base image of the packaged columns is missing.
+func needDebianBase(t *testing.T, cli *client.Client) {
+	t.Helper()
+	if _, err := cli.ImageInspect(context.Background(), "matrix/debian-base:bookworm"); err != nil {
+		msg := "the Debian base image is missing: run scripts/setup.sh (make test does)"
+		if os.Getenv("MATRIX_REQUIRE_DOCKER") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
 // dockerMatrix writes a matrix of real images: go-stdlib from servers/, and
 // the runtime tests' hello server made to exit at start or never listen.
 func dockerMatrix(t *testing.T) string {
@@ -162,14 +175,7 @@ func TestDockerInterruptLeavesNoContainer(t *testing.T) {
 // nginx's over TLS (h1s, h2): the certificate copied into the container is
 // readable by its user, and the chain verifies against the check's CA.
 func TestDockerPackagedServersConform(t *testing.T) {
-	cli := needDocker(t)
-	if _, err := cli.ImageInspect(context.Background(), "matrix/debian-base:bookworm"); err != nil {
-		msg := "the Debian base image is missing: run scripts/debian-base.sh (.ci/run does)"
-		if os.Getenv("MATRIX_REQUIRE_DOCKER") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	needDebianBase(t, needDocker(t))
 	root, _ := filepath.Abs("../..")
 	y := fmt.Sprintf(`version: 1
 profiles:
