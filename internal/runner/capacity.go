@@ -158,12 +158,8 @@ func (x *repeat) searched(ctx, hctx context.Context, res *capacity.Result, err e
 			x.rp.Result = results.MeasurementOf(lowestStep(res).Result)
 		}
 	}
-	select {
-	case <-x.inst.Done():
-		x.fail(results.StatusDNF, results.ReasonDied, "exited during the cell (%s): %s",
-			x.inst.ExitStatus(), x.inst.LogTail(logTailBytes))
+	if x.died() {
 		return
-	default:
 	}
 	switch {
 	case ctx.Err() != nil:

@@ -226,12 +226,8 @@ func (x *repeat) measure(ctx context.Context, pr *prober, rate float64, idx int)
 		x.rp.PeakRSSBytes = after.PeakMemoryBytes
 	}
 	x.recordInterference(host, res.ClientCPUNs)
-	select {
-	case <-x.inst.Done():
-		x.fail(results.StatusDNF, results.ReasonDied, "exited during the cell (%s): %s",
-			x.inst.ExitStatus(), x.inst.LogTail(logTailBytes))
+	if x.died() {
 		return
-	default:
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -284,4 +280,18 @@ func (r *Runner) saturation(c matrix.Cell) float64 {
 		return 0
 	}
 	return cr.Summary.MedianRPS
+}
+
+// died reports whether the server exited during the cell, and if it did
+// fails the repeat with its exit status and the tail of its log: a repeat
+// whose server died measured a dying server, whatever the figures say.
+func (x *repeat) died() bool {
+	select {
+	case <-x.inst.Done():
+		x.fail(results.StatusDNF, results.ReasonDied, "exited during the cell (%s): %s",
+			x.inst.ExitStatus(), x.inst.LogTail(logTailBytes))
+		return true
+	default:
+		return false
+	}
 }
