@@ -71,9 +71,14 @@ func newDialer(st *runState) *dialer {
 			RootCAs:            st.cfg.RootCAs,
 			InsecureSkipVerify: st.cfg.InsecureSkipVerify,
 		}
-	} else {
-		d.raw = newRawDialer(st.target.addr, st.cfg.timeout())
 	}
+	// Plain TCP goes through net.Dialer for now. The raw non-blocking
+	// connect of dialraw.go (4 allocations per connection instead of 26,
+	// issue #14) left a dial pending for the whole window in the Docker
+	// quick matrix (get-simple-1c/go-stdlib: no connection, no error; and
+	// churn-close/caddy after 4276 good dials): a lost wake-up not yet
+	// explained. A dial that may hang silently would turn a cell into a
+	// wrong zero, so the raw path is used by its tests only until then.
 	return d
 }
 
