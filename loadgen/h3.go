@@ -192,7 +192,6 @@ func (d *h3Driver) dial(ctx context.Context, tr *quic.Transport, rec *recorder, 
 // h3Info is what an HTTP/3 connection negotiated, kept for the Result.
 type h3Info struct {
 	version string
-	alpn    string
 }
 
 // h3DialClass is the error class of a failed QUIC dial: tls when the
@@ -213,7 +212,7 @@ func (st *runState) noteQUIC(qc *quic.Conn) {
 		return
 	}
 	cs := qc.ConnectionState()
-	st.quicInfo.Store(h3Info{version: cs.Version.String(), alpn: cs.TLS.NegotiatedProtocol})
+	st.quicInfo.Store(h3Info{version: cs.Version.String()})
 	st.tlsInfo.CompareAndSwap(nil, tlsInfoOf(cs.TLS))
 	st.negotiated.Store(ProtocolH3)
 }

@@ -31,8 +31,8 @@ func TestH3Basic(t *testing.T) {
 			if res.Requests == 0 || res.Errors != 0 {
 				t.Fatalf("requests %d errors %v", res.Requests, res.ErrorsByClass)
 			}
-			if res.Protocol != ProtocolH3 || res.QUICVersion != "v1" || res.ALPN != "h3" {
-				t.Errorf("protocol %q, QUIC %q, ALPN %q; want h3, v1, h3", res.Protocol, res.QUICVersion, res.ALPN)
+			if res.Protocol != ProtocolH3 || res.QUICVersion != "v1" || res.TLS == nil || res.TLS.ALPN != "h3" {
+				t.Errorf("protocol %q, QUIC %q, TLS %+v; want h3, v1, ALPN h3", res.Protocol, res.QUICVersion, res.TLS)
 			}
 			if res.ConnectionsOpened != 2 {
 				t.Errorf("connections opened %d, want 2", res.ConnectionsOpened)

@@ -82,10 +82,9 @@ type Result struct {
 	Backlog uint64 `json:"backlog,omitempty"`
 	// Protocol is what was actually spoken: "http/1.1", "h2c", "h2" or "h3".
 	Protocol Protocol `json:"protocol"`
-	// QUICVersion is the QUIC version negotiated (for example "v1"), and
-	// ALPN the ALPN protocol (RFC 7301) of the first connection (HTTP/3).
+	// QUICVersion is the QUIC version the first HTTP/3 connection
+	// negotiated (for example "v1"); its ALPN is in TLS, as for TLS rows.
 	QUICVersion string `json:"quic_version,omitempty"`
-	ALPN        string `json:"alpn,omitempty"`
 	// ProtocolMismatch is set when the caller asked for one protocol and the
 	// server negotiated another (for example h2 requested, http/1.1 by ALPN).
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`

@@ -349,7 +349,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 	res.Protocol = st.protocol()
 	res.TLS = st.tlsInfo.Load()
 	if qi, ok := st.quicInfo.Load().(h3Info); ok {
-		res.QUICVersion, res.ALPN = qi.version, qi.alpn
+		res.QUICVersion = qi.version
 	}
 	if want := cfg.Protocol; want != ProtocolAuto && want != res.Protocol && res.Protocol != "" {
 		res.ProtocolMismatch = fmt.Sprintf("asked for %s, server negotiated %s", want, res.Protocol)

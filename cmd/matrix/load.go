@@ -338,7 +338,7 @@ func protocolLabel(r *loadgen.Result) string {
 		p = "no protocol spoken"
 	}
 	if r.QUICVersion != "" {
-		p += " (QUIC " + r.QUICVersion + ", ALPN " + r.ALPN + ")"
+		p += " (QUIC " + r.QUICVersion + ")"
 	}
 	if r.ProtocolMismatch != "" {
 		p += " (" + r.ProtocolMismatch + ")"

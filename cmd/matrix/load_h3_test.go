@@ -49,8 +49,8 @@ func TestCmdLoadH3(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("stdout is not a result: %v\n%s", err, stdout)
 	}
-	if r.Requests == 0 || r.Errors != 0 || r.Protocol != loadgen.ProtocolH3 || r.QUICVersion != "v1" || r.ALPN != "h3" {
-		t.Errorf("requests %d errors %d protocol %q QUIC %q ALPN %q", r.Requests, r.Errors, r.Protocol, r.QUICVersion, r.ALPN)
+	if r.Requests == 0 || r.Errors != 0 || r.Protocol != loadgen.ProtocolH3 || r.QUICVersion != "v1" || r.TLS == nil || r.TLS.ALPN != "h3" {
+		t.Errorf("requests %d errors %d protocol %q QUIC %q TLS %+v", r.Requests, r.Errors, r.Protocol, r.QUICVersion, r.TLS)
 	}
 
 	code, _, stderr = runLoad(t, "--h3", "-c", "1", "-d", "500ms", url)

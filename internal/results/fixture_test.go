@@ -41,7 +41,6 @@ func fullResult() *loadgen.Result {
 		ProtocolMismatch:  "asked for h2, the server spoke h2c",
 		TLS:               &loadgen.TLSInfo{Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ALPN: "http/1.1"},
 		QUICVersion:       "v1",
-		ALPN:              "h3",
 		DurationNs:        int64(3 * time.Second),
 		ClientCPUNs:       int64(1700 * time.Millisecond),
 		Warmup:            loadgen.Phase{Requests: 39_000, Errors: 1, DurationNs: int64(time.Second)},

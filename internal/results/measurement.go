@@ -53,9 +53,9 @@ type Measurement struct {
 	Backlog uint64 `json:"backlog,omitempty"`
 	// Protocol is what was actually spoken: "http/1.1", "h2c", "h2" or "h3".
 	Protocol loadgen.Protocol `json:"protocol"`
-	// QUICVersion and ALPN are what an HTTP/3 connection negotiated.
+	// QUICVersion is the QUIC version an HTTP/3 connection negotiated
+	// (its ALPN is in TLS).
 	QUICVersion string `json:"quic_version,omitempty"`
-	ALPN        string `json:"alpn,omitempty"`
 	// ProtocolMismatch is set when the server negotiated another protocol
 	// than the one asked for.
 	ProtocolMismatch string `json:"protocol_mismatch,omitempty"`
@@ -170,7 +170,6 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		Protocol:          r.Protocol,
 		ProtocolMismatch:  r.ProtocolMismatch,
 		QUICVersion:       r.QUICVersion,
-		ALPN:              r.ALPN,
 		DurationNs:        r.DurationNs,
 		ClientCPUNs:       r.ClientCPUNs,
 		Warmup:            Phase{Requests: r.Warmup.Requests, Errors: r.Warmup.Errors, DurationNs: r.Warmup.DurationNs},

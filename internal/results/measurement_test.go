@@ -211,9 +211,9 @@ func TestReadVersion1(t *testing.T) {
 		t.Errorf("schema_version %d, want 1", c.SchemaVersion)
 	}
 	// Version 1 files predate TLS and h3 rows: they record no handshake,
-	// QUIC version or ALPN.
+	// QUIC version.
 	want1 := MeasurementOf(fullResult())
-	want1.TLS, want1.QUICVersion, want1.ALPN = nil, "", ""
+	want1.TLS, want1.QUICVersion = nil, ""
 	if want := want1; !reflect.DeepEqual(c.Repeats[0].Result, want) {
 		t.Errorf("measurement of a version 1 file:\n got %+v\nwant %+v", c.Repeats[0].Result, want)
 	}
@@ -225,7 +225,7 @@ func TestReadVersion1(t *testing.T) {
 	want.Summary.Spread = nil // version 1 did not record it
 	for _, r := range want.Repeats {
 		if r.Result != nil {
-			r.Result.TLS, r.Result.QUICVersion, r.Result.ALPN = nil, "", ""
+			r.Result.TLS, r.Result.QUICVersion = nil, ""
 		}
 	}
 	if !reflect.DeepEqual(c, want) {
