@@ -72,13 +72,11 @@ func newDialer(st *runState) *dialer {
 			InsecureSkipVerify: st.cfg.InsecureSkipVerify,
 		}
 	}
-	// Plain TCP goes through net.Dialer for now. The raw non-blocking
-	// connect of dialraw.go (4 allocations per connection instead of 26,
-	// issue #14) left a dial pending for the whole window in the Docker
-	// quick matrix (get-simple-1c/go-stdlib: no connection, no error; and
-	// churn-close/caddy after 4276 good dials): a lost wake-up not yet
-	// explained. A dial that may hang silently would turn a cell into a
-	// wrong zero, so the raw path is used by its tests only until then.
+	if !st.target.tls {
+		// Plain TCP to a literal address dials raw (dialraw.go); a
+		// name, and TLS, go through net.Dialer.
+		d.raw = newRawDialer(st.target.addr, st.cfg.timeout())
+	}
 	return d
 }
 
