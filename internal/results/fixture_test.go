@@ -35,6 +35,7 @@ func fullResult() *loadgen.Result {
 		},
 		ConnectionsOpened: 66,
 		Reconnects:        2,
+		DialsRechecked:    1,
 		Retried:           1,
 		Backlog:           5,
 		Protocol:          loadgen.ProtocolH2C,
