@@ -95,6 +95,12 @@ const (
 	ReasonProtocol     Reason = "protocol"      // the server negotiated another protocol than the row asks for (ALPN: http/1.1 on an h2 row)
 )
 
+// ReasonConntrack goes with suspect and dnf repeats: the host's
+// connection-tracking table was full during the repeat and dropped packets
+// of new connections, so its figures (or its failure) are the table's, not
+// the server's.
+const ReasonConntrack Reason = "conntrack"
+
 // Reasons of skipped cells.
 const (
 	// ReasonNoSaturation: a rated cell whose saturation cell has no

@@ -84,6 +84,9 @@ func (x *repeat) run(ctx context.Context, idx int) {
 		x.fail(results.StatusDNF, results.ReasonNonconformant, "%s", strings.Join(problems, "; "))
 		return
 	}
+	x.r.awaitConntrack(ctx)
+	ct, ctOK := hostload.ReadConntrack(procRoot)
+	defer func() { x.markConntrack(ct, ctOK) }()
 	if !x.start(ctx, b) {
 		return
 	}

@@ -1,0 +1,71 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/matrixbench/matrix/internal/hostload"
+	"github.com/matrixbench/matrix/internal/results"
+)
+
+// The host's connection-tracking table (hostload.Conntrack) keeps a closed
+// connection's entry for two minutes, and a row that opens a connection
+// per request fills it in seconds. Before each repeat the runner waits for
+// a table more than conntrackBusy full to drain below conntrackQuiet
+// (for at most conntrackDrain, a little more than the entries' default
+// TIME_WAIT timeout of 120 s), and after each measurement it marks a
+// repeat during which the table dropped packets.
+const (
+	conntrackBusy  = 0.6 // a quick churn-close cell adds about 30 % of a 262,144-entry table
+	conntrackQuiet = 0.3
+	conntrackDrain = 130 * time.Second
+	procRoot       = "/proc"
+)
+
+// awaitConntrack waits, before a repeat starts its server, for the host's
+// connection-tracking table to drain if it is nearly full.
+func (r *Runner) awaitConntrack(ctx context.Context) {
+	c, ok := hostload.ReadConntrack(procRoot)
+	if !ok || !c.Full(conntrackBusy) {
+		return
+	}
+	r.live(fmt.Sprintf("waiting up to %v for the host's connection-tracking table to drain (%d of %d entries)",
+		conntrackDrain, c.Count, c.Max))
+	for end := time.Now().Add(conntrackDrain); c.Full(conntrackQuiet) && time.Now().Before(end) && ctx.Err() == nil; {
+		sleep(ctx, time.Second)
+		if c, ok = hostload.ReadConntrack(procRoot); !ok {
+			return
+		}
+	}
+}
+
+// markConntrack reads the host's connection-tracking table after a repeat
+// and marks the repeat if the table dropped packets since before.
+func (x *repeat) markConntrack(before hostload.Conntrack, ok bool) {
+	if !ok {
+		return
+	}
+	if after, ok := hostload.ReadConntrack(procRoot); ok {
+		markConntrack(&x.rp, before, after)
+	}
+}
+
+// markConntrack makes a repeat during which the host's connection-tracking
+// table dropped packets suspect (or, if it failed, dnf for that reason):
+// its new connections stalled on the table, not on the server. Interrupted
+// and skipped repeats are left as they are.
+func markConntrack(rp *results.Repeat, before, after hostload.Conntrack) {
+	if after.Drops <= before.Drops {
+		return
+	}
+	detail := fmt.Sprintf("the host's connection-tracking table was full: it dropped %d packets during the repeat "+
+		"(nf_conntrack_max %d); new connections stalled on the table, not on the server",
+		after.Drops-before.Drops, after.Max)
+	switch rp.Status {
+	case results.StatusOK, results.StatusSuspect:
+		rp.Status, rp.Reason, rp.Detail = results.StatusSuspect, results.ReasonConntrack, detail
+	case results.StatusDNF:
+		rp.Status, rp.Reason, rp.Detail = results.StatusDNF, results.ReasonConntrack, detail+"; the repeat: "+rp.Detail
+	}
+}
