@@ -309,10 +309,6 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "  errors       %s\n", errorSummary(r))
 	fmt.Fprintf(w, "  status       %s\n", statusSummary(r.StatusCodes))
 	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried\n", r.ConnectionsOpened, r.Reconnects, r.Retried)
-	if r.DialsRechecked > 0 {
-		// A lost wake-up of the runtime's poller, recovered (loadgen/dialraw.go).
-		fmt.Fprintf(w, "  rechecked    %d dials found open by connect(2) after 50 ms without the poller's word\n", r.DialsRechecked)
-	}
 	if t := r.TLS; t != nil {
 		alpn := t.ALPN
 		if alpn == "" {

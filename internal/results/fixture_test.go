@@ -35,7 +35,6 @@ func fullResult() *loadgen.Result {
 		},
 		ConnectionsOpened: 66,
 		Reconnects:        2,
-		DialsRechecked:    1,
 		Retried:           1,
 		Backlog:           5,
 		Protocol:          loadgen.ProtocolH2C,

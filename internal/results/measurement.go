@@ -45,10 +45,6 @@ type Measurement struct {
 	// Reconnects counts dials that replaced a slot's earlier connection,
 	// warmup included.
 	Reconnects uint64 `json:"reconnects"`
-	// DialsRechecked counts plain-TCP dials the poller had not reported
-	// complete after 50 ms and connect(2) found established; 0 unless the
-	// runtime lost a wake-up (loadgen.Result.DialsRechecked).
-	DialsRechecked uint64 `json:"dials_rechecked,omitempty"`
 	// Retried counts requests sent again because the server provably had
 	// not processed them, warmup included; they are not errors.
 	Retried uint64 `json:"retried"`
@@ -169,7 +165,6 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		Histogram:         r.Histogram,
 		ConnectionsOpened: r.ConnectionsOpened,
 		Reconnects:        r.Reconnects,
-		DialsRechecked:    r.DialsRechecked,
 		Retried:           r.Retried,
 		Backlog:           r.Backlog,
 		Protocol:          r.Protocol,

@@ -55,7 +55,6 @@ type Summary struct {
 	Protocol          string `json:"protocol"`
 	ConnectionsOpened uint64 `json:"connections_opened"`
 	Reconnects        uint64 `json:"reconnects"`
-	DialsRechecked    uint64 `json:"dials_rechecked,omitempty"`
 	Retried           uint64 `json:"retried"`
 	Backlog           uint64 `json:"backlog,omitempty"`
 	// ServerCPUSeconds and ClientCPUSeconds are medians over the repeats
@@ -148,7 +147,6 @@ func (s *Summary) add(res *Measurement) {
 	}
 	s.ConnectionsOpened += res.ConnectionsOpened
 	s.Reconnects += res.Reconnects
-	s.DialsRechecked += res.DialsRechecked
 	s.Retried += res.Retried
 	s.Backlog += res.Backlog
 }
