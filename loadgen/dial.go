@@ -74,7 +74,10 @@ func newDialer(st *runState) *dialer {
 	}
 	if !st.target.tls {
 		// Plain TCP to a literal address dials raw (dialraw.go); a
-		// name, and TLS, go through net.Dialer.
+		// name, and TLS, go through net.Dialer. (A dial pending for a
+		// whole window with no error, as seen in the Docker matrix, was
+		// the host's connection-tracking table dropping SYNs, which
+		// stalls net.Dialer alike: see docs/runtime.md.)
 		d.raw = newRawDialer(st.target.addr, st.cfg.timeout())
 	}
 	return d

@@ -4,11 +4,9 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -44,9 +42,6 @@ type rawDialer struct {
 	remote  net.Addr
 	timeout time.Duration
 	nodelay *int32 // 1, for setsockopt(TCP_NODELAY)
-	// rechecked counts pending connects found established by connect(2)
-	// after connectRecheck, the poller not having reported them.
-	rechecked atomic.Uint64
 }
 
 // newRawDialer returns a raw dialer for addr, or nil when addr is not a
@@ -125,60 +120,26 @@ func (d *rawDialer) connect(fd uintptr) (done bool, err error) {
 	}
 }
 
-// connectRecheck bounds each wait of a pending connect on the poller.
-// When it passes, connect(2) is asked directly how the connect is going.
-// A wake-up the poller never delivers then costs at most this long instead
-// of the whole dial timeout.
-//
-// Why: in the Docker quick matrix of issue #14 a raw dial stayed pending
-// for a whole 2.5 s window, with no connection and no error (two cells in
-// 367), and the cause was not found. On loopback this wait is rare: the
-// handshake is usually over before the second connect(2) returns. Each
-// such recovery is counted (Result.DialsRechecked) so that a run shows
-// whether it happens.
-const connectRecheck = 50 * time.Millisecond
-
 // wait waits for a connect in progress through the poller: the socket
-// becomes writable when the handshake ends either way (connect(2)). It
-// waits at most d.timeout in all, and in slices of connectRecheck.
+// becomes writable when the handshake ends either way (connect(2)).
 func (d *rawDialer) wait(ctx context.Context, c *rawTCPConn) error {
 	rc, err := c.File.SyscallConn()
 	if err != nil {
 		return err
 	}
+	if err := c.File.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil {
+		return err
+	}
 	stop := context.AfterFunc(ctx, func() { c.File.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
-	deadline := time.Now().Add(d.timeout)
 	var cerr error
-	afterSlice := false // the next check follows a slice that ended unwoken
-	check := func(fd uintptr) bool {
+	err = rc.Write(func(fd uintptr) bool {
 		done, err := d.connect(fd)
-		if done && afterSlice {
-			// The handshake was over and the poller had not said so.
-			d.rechecked.Add(1)
-		}
-		cerr, afterSlice = err, false
+		cerr = err
 		return done || err != nil
-	}
-	for {
-		slice := time.Now().Add(connectRecheck)
-		if deadline.Before(slice) {
-			slice = deadline
-		}
-		if err := c.File.SetWriteDeadline(slice); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err() // the slice may have replaced the AfterFunc's deadline
-		}
-		err = rc.Write(check)
-		if err == nil {
-			err = cerr
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil || !time.Now().Before(deadline) {
-			break
-		}
-		afterSlice = true
+	})
+	if err == nil {
+		err = cerr
 	}
 	if err != nil {
 		if ctx.Err() != nil {

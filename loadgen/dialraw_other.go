@@ -6,15 +6,12 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync/atomic"
 	"time"
 )
 
 // rawDialer is the raw dial of dialraw.go, on Linux only; elsewhere every
 // connection is opened by net.Dialer.
-type rawDialer struct {
-	rechecked atomic.Uint64 // always 0
-}
+type rawDialer struct{}
 
 func newRawDialer(string, time.Duration) *rawDialer { return nil }
 

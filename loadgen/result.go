@@ -69,12 +69,6 @@ type Result struct {
 	// window, that replaced a slot's earlier connection: announced closes,
 	// GOAWAYs and failures alike.
 	Reconnects uint64 `json:"reconnects"`
-	// DialsRechecked counts plain-TCP dials whose connect the runtime's
-	// poller had not reported complete after 50 ms, and which connect(2),
-	// asked directly, found established (see dialraw.go). Each cost its
-	// request up to 50 ms, which its latency holds. It is 0 but for a
-	// wake-up lost (or not yet delivered) by the poller.
-	DialsRechecked uint64 `json:"dials_rechecked,omitempty"`
 	// Retried counts requests sent again because the server had provably not
 	// processed them (a kept-alive connection closed before any response
 	// byte, RFC 9112 9.3.1; streams above a GOAWAY's last-stream-id,

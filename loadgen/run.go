@@ -320,9 +320,6 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		res.GoawaysReceived += r.goaways.Load()
 		res.StreamsReset += r.resets.Load()
 	}
-	if st.dials != nil && st.dials.raw != nil {
-		res.DialsRechecked = st.dials.raw.rechecked.Load()
-	}
 	for _, c := range ErrorClasses {
 		res.ErrorsByClass[c] += 0 // every class present, zero or not
 	}
