@@ -26,18 +26,22 @@ const (
 // awaitConntrack waits, before a repeat starts its server, for the host's
 // connection-tracking table to drain if it is nearly full.
 func (r *Runner) awaitConntrack(ctx context.Context) {
-	c, ok := hostload.ReadConntrack(procRoot)
+	c, ok := r.conntrack()
 	if !ok || !c.Full(conntrackBusy) {
 		return
 	}
-	r.live(fmt.Sprintf("waiting up to %v for the host's connection-tracking table to drain (%d of %d entries)",
-		conntrackDrain, c.Count, c.Max))
-	for end := time.Now().Add(conntrackDrain); c.Full(conntrackQuiet) && time.Now().Before(end) && ctx.Err() == nil; {
+	// A printed line, not the live one: a log should show the pause.
+	fmt.Fprintf(r.opt.Out, "%s[%d/%d] waiting up to %v for the host's connection-tracking table to drain: %d of %d entries\n",
+		r.sidePrefix(), r.done+1, len(r.opt.Cells), conntrackDrain, c.Count, c.Max)
+	t0 := time.Now()
+	for end := t0.Add(conntrackDrain); c.Full(conntrackQuiet) && time.Now().Before(end) && ctx.Err() == nil; {
 		sleep(ctx, time.Second)
-		if c, ok = hostload.ReadConntrack(procRoot); !ok {
+		if c, ok = r.conntrack(); !ok {
 			return
 		}
 	}
+	fmt.Fprintf(r.opt.Out, "%s[%d/%d] waited %v: %d of %d entries\n",
+		r.sidePrefix(), r.done+1, len(r.opt.Cells), time.Since(t0).Round(time.Second), c.Count, c.Max)
 }
 
 // markConntrack reads the host's connection-tracking table after a repeat
@@ -46,7 +50,7 @@ func (x *repeat) markConntrack(before hostload.Conntrack, ok bool) {
 	if !ok {
 		return
 	}
-	if after, ok := hostload.ReadConntrack(procRoot); ok {
+	if after, ok := x.r.conntrack(); ok {
 		markConntrack(&x.rp, before, after)
 	}
 }

@@ -85,7 +85,7 @@ func (x *repeat) run(ctx context.Context, idx int) {
 		return
 	}
 	x.r.awaitConntrack(ctx)
-	ct, ctOK := hostload.ReadConntrack(procRoot)
+	ct, ctOK := x.r.conntrack()
 	defer func() { x.markConntrack(ct, ctOK) }()
 	if !x.start(ctx, b) {
 		return

@@ -12,6 +12,7 @@ import (
 	goruntime "runtime"
 	"time"
 
+	"github.com/matrixbench/matrix/internal/hostload"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 	"github.com/matrixbench/matrix/internal/runtime"
@@ -90,6 +91,9 @@ type Runner struct {
 	// certs are the execution's TLS certificates, made for its first TLS
 	// cell and removed when it ends.
 	certs *tlscert.Set
+	// conntrack reads the host's connection-tracking table
+	// (conntrack.go); a test may read another.
+	conntrack func() (hostload.Conntrack, bool)
 }
 
 // buildResult is a server's build, done once per run.
@@ -115,6 +119,9 @@ func New(opt Options) *Runner {
 		checks: map[string][]string{},
 		cells:  map[string]*results.Cell{},
 		prev:   map[string]*results.Cell{},
+		conntrack: func() (hostload.Conntrack, bool) {
+			return hostload.ReadConntrack(procRoot)
+		},
 	}
 }
 
