@@ -40,7 +40,7 @@ scenarios:
 	s, o, out := runMatrix(t, context.Background(), Request{MatrixPath: path})
 	for _, sc := range []string{"get-h3", "post-64k-h3"} {
 		c := readCell(t, s, "go-quic", sc)
-		if c.Status != results.StatusOK {
+		if c.Status != results.StatusOK && !clientBound(c) {
 			t.Fatalf("%s: %s %s %s\n%s", sc, c.Status, c.Reason, c.Detail, out)
 		}
 		m := c.Repeats[0].Result
@@ -48,7 +48,7 @@ scenarios:
 			t.Errorf("%s: measurement %+v", sc, m)
 		}
 	}
-	if o.Counts[results.StatusOK] != 2 {
+	if o.Counts[results.StatusOK]+o.Counts[results.StatusSuspect] != 2 {
 		t.Errorf("counts %v", o.Counts)
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "matrix-certs-*")); len(left) != 0 {
