@@ -70,7 +70,11 @@ func TestWorseBetter(t *testing.T) {
 	}{
 		{"drop significant", Estimate{Change: -0.1, Tested: true, Significant: true}, true, true, false},
 		{"drop not significant", Estimate{Change: -0.1, Tested: true}, true, false, false},
-		{"drop untested", Estimate{Change: -0.1}, true, true, false},
+		{"drop untested, one repeat a side", Estimate{Change: -0.1, CILo: math.NaN(), CIHi: math.NaN()}, true, true, false},
+		{"drop untested, every pair dropped", Estimate{Change: -0.1, CILo: -0.15, CIHi: -0.02}, true, true, false},
+		{"drop untested, the repeats overlap", Estimate{Change: -0.1, CILo: -0.2, CIHi: 0.01}, true, false, false},
+		{"latency up untested, the repeats overlap", Estimate{Change: 0.067, CILo: -0.007, CIHi: 0.49}, false, false, false},
+		{"latency up untested, every pair rose", Estimate{Change: 0.067, CILo: 0.01, CIHi: 0.49}, false, true, false},
 		{"drop under threshold", Estimate{Change: -0.04, Tested: true, Significant: true}, true, false, false},
 		{"latency up", Estimate{Change: 0.2, Tested: true, Significant: true}, false, true, false},
 		{"latency down", Estimate{Change: -0.2, Tested: true, Significant: true}, false, false, true},
