@@ -283,14 +283,7 @@ func BenchmarkH1NewConnection(b *testing.B) {
 			if !raw {
 				s.st.dials.raw = nil
 			}
-			cpu0 := processCPU()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				newConnectionRequest(b, s)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			benchCPU(b, func() { newConnectionRequest(b, s) })
 		})
 	}
 }

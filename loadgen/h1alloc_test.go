@@ -100,14 +100,7 @@ func TestH1RunAllocations(t *testing.T) {
 func BenchmarkH1Exchange(b *testing.B) {
 	srv := h1test.Start(b, h1test.Fast(h1test.OK))
 	s := newTestSlot(b, srv.URL)
-	cpu0 := processCPU()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		oneRequest(s, true)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	benchCPU(b, func() { oneRequest(s, true) })
 }
 
 // BenchmarkRequestTimeout compares the per-request cost of two ways to

@@ -96,3 +96,16 @@ func checkConsistent(t *testing.T, r *Result) {
 		t.Errorf("loadgen_version %q", r.LoadgenVersion)
 	}
 }
+
+// benchCPU runs op b.N times and reports allocations and the process's CPU
+// per op (cpu-ns/op).
+func benchCPU(b *testing.B, op func()) {
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		op()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}

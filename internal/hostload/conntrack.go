@@ -40,8 +40,8 @@ func (c Conntrack) Full(frac float64) bool {
 // false when the host tracks no connections (the module is not loaded) or
 // its files cannot be read.
 func ReadConntrack(procRoot string) (c Conntrack, ok bool) {
-	count, err1 := readInt(filepath.Join(procRoot, "sys/net/netfilter/nf_conntrack_count"))
-	max, err2 := readInt(filepath.Join(procRoot, "sys/net/netfilter/nf_conntrack_max"))
+	count, err1 := ReadInt(filepath.Join(procRoot, "sys/net/netfilter/nf_conntrack_count"))
+	max, err2 := ReadInt(filepath.Join(procRoot, "sys/net/netfilter/nf_conntrack_max"))
 	f, err3 := os.Open(filepath.Join(procRoot, "net/stat/nf_conntrack"))
 	if err1 != nil || err2 != nil || err3 != nil {
 		if f != nil {
@@ -57,8 +57,9 @@ func ReadConntrack(procRoot string) (c Conntrack, ok bool) {
 	return Conntrack{Count: count, Max: max, Drops: drops}, true
 }
 
-// readInt reads a file holding one decimal integer.
-func readInt(path string) (int64, error) {
+// ReadInt reads a file holding one decimal integer, such as a setting
+// under /proc/sys.
+func ReadInt(path string) (int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err

@@ -102,16 +102,8 @@ func (x *repeat) search(ctx context.Context, closed float64, from string, idx in
 // closedLoop returns the median req/s of the saturation cell of c in this
 // run, whatever its status, when it has figures; 0 when it has none.
 func (r *Runner) closedLoop(c matrix.Cell) float64 {
-	id := matrix.CellID(c.Scenario.SaturationFrom, c.Server.Name)
-	cr := r.cells[id]
-	if cr == nil {
-		prev, err := r.opt.Run.ReadCell(c.Server.Name, c.Scenario.SaturationFrom)
-		if err != nil {
-			return 0
-		}
-		cr = prev
-	}
-	if cr.Summary == nil || cr.Summary.Repeats == 0 {
+	cr := r.saturationCell(c)
+	if cr == nil || cr.Summary == nil || cr.Summary.Repeats == 0 {
 		return 0
 	}
 	return cr.Summary.MedianRPS

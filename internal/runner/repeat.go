@@ -270,19 +270,25 @@ func (r *Runner) build(ctx context.Context, s matrix.Server) *buildResult {
 // saturation returns the median req/s of the cell a rated cell takes its
 // rate from, from this run.
 func (r *Runner) saturation(c matrix.Cell) float64 {
-	id := matrix.CellID(c.Scenario.SaturationFrom, c.Server.Name)
-	cr := r.cells[id]
-	if cr == nil {
-		prev, err := r.opt.Run.ReadCell(c.Server.Name, c.Scenario.SaturationFrom)
-		if err != nil {
-			return 0
-		}
-		cr = prev
-	}
-	if cr.Summary == nil || (cr.Status != results.StatusOK && cr.Status != results.StatusInterrupted) {
+	cr := r.saturationCell(c)
+	if cr == nil || cr.Summary == nil || (cr.Status != results.StatusOK && cr.Status != results.StatusInterrupted) {
 		return 0
 	}
 	return cr.Summary.MedianRPS
+}
+
+// saturationCell returns the cell c takes its rate (or a capacity search
+// its start) from: this run's result, else the run directory's (a rerun
+// or a resume), else nil.
+func (r *Runner) saturationCell(c matrix.Cell) *results.Cell {
+	if cr := r.cells[matrix.CellID(c.Scenario.SaturationFrom, c.Server.Name)]; cr != nil {
+		return cr
+	}
+	prev, err := r.opt.Run.ReadCell(c.Server.Name, c.Scenario.SaturationFrom)
+	if err != nil {
+		return nil
+	}
+	return prev
 }
 
 // died reports whether the server exited during the cell, and if it did

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
+	"github.com/matrixbench/matrix/internal/hostload"
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
 )
@@ -32,7 +32,7 @@ func checkUDPBuffer(cells []matrix.Cell, path string) *results.UDPBuffer {
 		return nil
 	}
 	ub := &results.UDPBuffer{Wanted: udpWanted}
-	before, err := readInt(path)
+	before, err := hostload.ReadInt(path)
 	if err != nil {
 		ub.Warning = fmt.Sprintf("cannot read %s: %v", path, err)
 		return ub
@@ -47,20 +47,11 @@ func checkUDPBuffer(cells []matrix.Cell, path string) *results.UDPBuffer {
 		ub.Warning = fmt.Sprintf("net.core.rmem_max is %d bytes, below the %d QUIC asks for, and could not be raised (%v): h3 figures may include drops (sysctl -w net.core.rmem_max=%d)", before, udpWanted, err, udpWanted)
 		return ub
 	}
-	if after, err := readInt(path); err == nil {
+	if after, err := hostload.ReadInt(path); err == nil {
 		ub.After = after
 	}
 	if ub.After < udpWanted {
 		ub.Warning = fmt.Sprintf("net.core.rmem_max is %d bytes after raising it, below the %d QUIC asks for", ub.After, udpWanted)
 	}
 	return ub
-}
-
-// readInt reads a file holding one decimal integer.
-func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 }
