@@ -24,11 +24,12 @@ const (
 )
 
 // awaitConntrack waits, before a repeat starts its server, for the host's
-// connection-tracking table to drain if it is nearly full.
-func (r *Runner) awaitConntrack(ctx context.Context) {
-	c, ok := r.conntrack()
+// connection-tracking table to drain if it is nearly full. It returns the
+// last reading, the repeat's "before"; ok is false without a table.
+func (r *Runner) awaitConntrack(ctx context.Context) (c hostload.Conntrack, ok bool) {
+	c, ok = r.conntrack()
 	if !ok || !c.Full(conntrackBusy) {
-		return
+		return c, ok
 	}
 	// A printed line, not the live one: a log should show the pause.
 	fmt.Fprintf(r.opt.Out, "%s[%d/%d] waiting up to %v for the host's connection-tracking table to drain: %d of %d entries\n",
@@ -37,11 +38,12 @@ func (r *Runner) awaitConntrack(ctx context.Context) {
 	for end := t0.Add(conntrackDrain); c.Full(conntrackQuiet) && time.Now().Before(end) && ctx.Err() == nil; {
 		sleep(ctx, time.Second)
 		if c, ok = r.conntrack(); !ok {
-			return
+			return c, false
 		}
 	}
 	fmt.Fprintf(r.opt.Out, "%s[%d/%d] waited %v: %d of %d entries\n",
 		r.sidePrefix(), r.done+1, len(r.opt.Cells), time.Since(t0).Round(time.Second), c.Count, c.Max)
+	return c, true
 }
 
 // markConntrack reads the host's connection-tracking table after a repeat

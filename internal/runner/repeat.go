@@ -84,8 +84,7 @@ func (x *repeat) run(ctx context.Context, idx int) {
 		x.fail(results.StatusDNF, results.ReasonNonconformant, "%s", strings.Join(problems, "; "))
 		return
 	}
-	x.r.awaitConntrack(ctx)
-	ct, ctOK := x.r.conntrack()
+	ct, ctOK := x.r.awaitConntrack(ctx)
 	defer func() { x.markConntrack(ct, ctOK) }()
 	if !x.start(ctx, b) {
 		return
