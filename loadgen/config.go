@@ -98,6 +98,11 @@ type Config struct {
 	// Progress, when not nil, is called about once per second from a
 	// goroutine of its own with the figures so far.
 	Progress func(Progress)
+
+	// goroutines runs closed-loop plain HTTP/1.1 with a goroutine per
+	// connection instead of the event loops (h1loop.go), so that tests
+	// and benchmarks can compare the two.
+	goroutines bool
 }
 
 // Progress is a snapshot of a running load, passed to Config.Progress.

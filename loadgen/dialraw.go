@@ -69,32 +69,45 @@ func newRawDialer(addr string, timeout time.Duration) *rawDialer {
 
 // dial opens a connection, waiting at most d.timeout and until ctx ends.
 func (d *rawDialer) dial(ctx context.Context) (net.Conn, error) {
+	fd, done, err := d.open()
+	if err != nil {
+		return nil, err
+	}
+	c := d.wrap(fd)
+	if !done {
+		if err := d.wait(ctx, c); err != nil {
+			c.File.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// open creates a non-blocking socket and starts connecting it; done
+// reports that the connection is established already. The caller owns fd.
+func (d *rawDialer) open() (fd uintptr, done bool, err error) {
 	fd, _, errno := unix.RawSyscall(unix.SYS_SOCKET, uintptr(d.family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if errno != 0 {
-		return nil, os.NewSyscallError("socket", errno)
+		return 0, false, os.NewSyscallError("socket", errno)
 	}
 	// As net.Dialer does: a request goes out at once, whatever is unacked.
 	_, _, errno = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, uintptr(unsafe.Pointer(d.nodelay)), 4, 0)
 	if errno != 0 {
 		unix.Close(int(fd))
-		return nil, os.NewSyscallError("setsockopt", errno)
+		return 0, false, os.NewSyscallError("setsockopt", errno)
 	}
-	done, err := d.connect(fd)
-	if err != nil {
+	if done, err = d.connect(fd); err != nil {
 		unix.Close(int(fd))
-		return nil, err
+		return 0, false, err
 	}
-	// The descriptor is non-blocking, so os.NewFile registers it with the
-	// poller; the file owns it from here on.
-	f := os.NewFile(fd, "tcp")
-	c := &rawTCPConn{File: f, remote: d.remote}
-	if !done {
-		if err := d.wait(ctx, c); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	return c, nil
+	return fd, done, nil
+}
+
+// wrap hands the socket fd to the runtime's poller as a connection. The
+// descriptor is non-blocking, so os.NewFile registers it with the poller;
+// the file owns it from here on.
+func (d *rawDialer) wrap(fd uintptr) *rawTCPConn {
+	return &rawTCPConn{File: os.NewFile(fd, "tcp"), remote: d.remote}
 }
 
 // connect calls connect(2) on the non-blocking socket fd; done reports

@@ -81,13 +81,28 @@ func encodeH1Request(cfg *Config, t *target) []byte {
 	return b.Bytes()
 }
 
+// driveAll runs the run's slots on event loops where they can be
+// (h1loop.go), else a goroutine each.
+func (d *h1Driver) driveAll(ctx context.Context, st *runState, recs []*recorder) {
+	if d.useLoops() && d.driveLoops(ctx, st, recs, runtime.GOMAXPROCS(0)) {
+		return
+	}
+	driveEach(ctx, d, st, recs)
+}
+
 // drive runs one connection slot until the run ends.
 func (d *h1Driver) drive(ctx context.Context, st *runState, rec *recorder) {
-	s := &h1Slot{d: d, st: st, rec: rec, rd: newH1Reader(), last: -1}
-	s.onReadable, s.onProbe = s.step, s.probeFIN
+	s := newH1Slot(d, st, rec)
 	d.wd.add(s)
 	defer s.drop()
 	s.run(ctx)
+}
+
+// newH1Slot returns a slot with no connection.
+func newH1Slot(d *h1Driver, st *runState, rec *recorder) *h1Slot {
+	s := &h1Slot{d: d, st: st, rec: rec, rd: newH1Reader(), last: -1}
+	s.onReadable, s.onProbe = s.step, s.probeFIN
+	return s
 }
 
 // h1Slot is one connection slot. The fields above mu belong to the slot's
@@ -114,6 +129,7 @@ type h1Slot struct {
 	rc         syscall.RawConn
 	onReadable func(fd uintptr) bool
 	dir        directState
+	lp         loopState // while an event loop runs the slot (h1loop.go)
 	// onProbe is s.probeFIN, bound once; finSeen is what it found.
 	onProbe func(fd uintptr)
 	finSeen bool

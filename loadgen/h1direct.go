@@ -67,6 +67,14 @@ func (s *h1Slot) direct(start int64) (a h1Attempt, from int64, ok bool) {
 		d.pend.err = err
 		s.stopTimer(&d.pend)
 	}
+	return s.finishDirect(), d.start, true
+}
+
+// finishDirect finishes, on the ordinary path through conn, the attempt
+// the direct path handed back, and returns it.
+func (s *h1Slot) finishDirect() h1Attempt {
+	d := &s.dir
+	d.out = false
 	switch d.pend.err {
 	case errSlowWrite:
 		d.pend.err = nil
@@ -82,7 +90,7 @@ func (s *h1Slot) direct(start int64) (a h1Attempt, from int64, ok bool) {
 		d.pend.heard = d.pend.heard || s.rd.received > 0
 		s.stopTimer(&d.pend)
 	}
-	return d.pend, d.start, true
+	return d.pend
 }
 
 // step is the function run by RawConn.Read; it reports whether Read should

@@ -127,6 +127,28 @@ type driver interface {
 	drive(ctx context.Context, st *runState, rec *recorder)
 }
 
+// groupDriver is a driver that runs a run's slots together rather than a
+// goroutine each (the HTTP/1.1 event loops, h1loop.go).
+type groupDriver interface {
+	// driveAll runs a slot for every recorder of recs and returns when
+	// every slot has.
+	driveAll(ctx context.Context, st *runState, recs []*recorder)
+}
+
+// driveEach runs every slot of recs on a goroutine of its own and returns
+// when all have.
+func driveEach(ctx context.Context, drv driver, st *runState, recs []*recorder) {
+	var wg sync.WaitGroup
+	wg.Add(len(recs))
+	for _, rec := range recs {
+		go func() {
+			defer wg.Done()
+			drv.drive(ctx, st, rec)
+		}()
+	}
+	wg.Wait()
+}
+
 // Run drives cfg.URL as cfg describes and returns what it measured. It
 // returns an error only when cfg is invalid or the target cannot be
 // resolved; a server that fails is measured, not reported as an error.
@@ -162,14 +184,14 @@ func run(ctx context.Context, cfg Config, giveUpAfter time.Duration) (*Result, e
 		recs[i] = st.newRecorder()
 	}
 	var wg sync.WaitGroup
-	wg.Add(len(recs))
+	wg.Add(1)
 	go func() {
-		for _, rec := range recs {
-			go func() {
-				defer wg.Done()
-				drv.drive(runCtx, st, rec)
-			}()
+		defer wg.Done()
+		if g, ok := drv.(groupDriver); ok {
+			g.driveAll(runCtx, st, recs)
+			return
 		}
+		driveEach(runCtx, drv, st, recs)
 	}()
 	cpu := st.clock(runCtx, cancel)
 	wg.Wait()

@@ -1,0 +1,248 @@
+//go:build linux
+
+package loadgen
+
+import (
+	"context"
+	"net"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The event loop runs closed-loop HTTP/1.1 over plain TCP the way wrk does:
+// a few goroutines (one per processor), each owning an epoll set of its
+// own and many connections, instead of a goroutine per connection.
+//
+// Why: measured against wrk on nginx (#14, scripts/bench-conn.sh), the
+// client's kernel time per request was at parity and its user time two to
+// three times wrk's. The difference was the Go runtime's work for a
+// goroutine per connection: per connection, os.NewFile (an F_GETFL and a
+// finalizer) and the poller's registration; per response, a park and a
+// wake through the runtime's poller. Here a socket never meets the
+// runtime's poller: it is registered once in the loop's epoll set
+// (edge-triggered), and one pass over epoll_wait's events reads, parses
+// and records every response that arrived and writes the next requests,
+// with raw system calls, as the direct path does (h1direct.go).
+//
+// A loop handles what a fast server does: whole responses in the read
+// buffer, keep-alive, announced closes (docs/hostile-servers.md rows 1 and
+// 2), and requests that time out (row 12). Anything else (a failed dial, a
+// response larger than the buffer or delimited by the close, a request the
+// socket could not take whole, an error or an EOF) hands the slot to a
+// goroutine of its own, which finishes that request on the ordinary path
+// (h1.go) and keeps the slot for the rest of the run. So every other row of
+// the table is handled by the code that handled it before.
+
+// Phases of a slot run by a loop.
+const (
+	loopConnecting = iota + 1 // waiting for the handshake to end
+	loopBusy                  // sending requests and reading responses
+	loopDraining              // waiting for the FIN after an announced close
+)
+
+// loopState is a slot's state while a loop runs it.
+type loopState struct {
+	idx      int32 // the slot's index in the loop, its epoll data
+	fd       int   // -1 when none
+	phase    int
+	deadline int64 // end of a connect or a drain, as runState.now
+	rdhup    bool  // the last event said the server has closed its side
+	gone     bool  // handed off to a goroutine
+}
+
+// h1Loop runs some of a run's slots on one goroutine.
+type h1Loop struct {
+	d      *h1Driver
+	st     *runState
+	ctx    context.Context
+	raw    *rawDialer
+	ep     int // the epoll set
+	wake   int // an eventfd in the set, written when the run ends
+	slots  []*h1Slot
+	events []unix.EpollEvent
+	ctl    unix.EpollEvent // epoll_ctl's argument, kept here so it never escapes per call
+	spawn  func(*h1Slot)   // runs a handed-off slot on a goroutine of its own
+	spoke  bool            // some connection was opened: the run speaks HTTP/1.1
+	// every is how often deadlines are checked (the watchdog's period,
+	// h1watchdog.go); nextScan is when they are checked next.
+	every, nextScan int64
+}
+
+// wakeIdx is the epoll data of the loop's eventfd.
+const wakeIdx = -1
+
+// useLoops reports whether the run's slots go to event loops: closed-loop
+// plain HTTP/1.1 to a literal address, which the raw dial serves.
+func (d *h1Driver) useLoops() bool {
+	return d.st.pacer == nil && d.st.dials.raw != nil && !d.st.cfg.goroutines
+}
+
+// driveLoops runs the slots of recs on min(GOMAXPROCS, len(recs)) loops
+// and returns when every loop and every handed-off slot has. It reports
+// false, having started nothing, when the loops' descriptors cannot be
+// made.
+func (d *h1Driver) driveLoops(ctx context.Context, st *runState, recs []*recorder, procs int) bool {
+	loops := make([]*h1Loop, min(procs, len(recs)))
+	var wg sync.WaitGroup
+	spawn := func(s *h1Slot) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.resume(ctx)
+		}()
+	}
+	for i := range loops {
+		l, err := newH1Loop(ctx, d, st, spawn)
+		if err != nil {
+			for _, l := range loops[:i] {
+				l.close()
+			}
+			return false
+		}
+		loops[i] = l
+	}
+	for i, rec := range recs {
+		loops[i%len(loops)].add(newH1Slot(d, st, rec))
+	}
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+		}()
+	}
+	wg.Wait()
+	return true
+}
+
+// newH1Loop makes a loop's epoll set and its wake-up eventfd, which is
+// written when ctx ends.
+func newH1Loop(ctx context.Context, d *h1Driver, st *runState, spawn func(*h1Slot)) (*h1Loop, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(ep)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeIdx}
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(ep)
+		unix.Close(wake)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return &h1Loop{
+		d: d, st: st, ctx: ctx, raw: st.dials.raw, ep: ep, wake: wake,
+		events: make([]unix.EpollEvent, 256), spawn: spawn,
+		every: int64(d.wd.every),
+	}, nil
+}
+
+// add gives the loop a slot to run.
+func (l *h1Loop) add(s *h1Slot) {
+	s.lp = loopState{idx: int32(len(l.slots)), fd: -1}
+	l.slots = append(l.slots, s)
+}
+
+// run dials every slot, then serves events until the run ends, when it
+// closes every connection it still holds.
+func (l *h1Loop) run() {
+	defer l.close()
+	stop := context.AfterFunc(l.ctx, func() {
+		one := uint64(1)
+		unix.Write(l.wake, (*[8]byte)(unsafe.Pointer(&one))[:])
+	})
+	defer stop()
+	l.nextScan = l.st.now() + l.every
+	for _, s := range l.slots {
+		if !l.st.over() {
+			l.dial(s)
+		}
+	}
+	for !l.st.over() {
+		for _, ev := range l.events[:l.wait()] {
+			if ev.Fd != wakeIdx {
+				l.handle(l.slots[ev.Fd], ev.Events)
+			}
+		}
+		if now := l.st.now(); now >= l.nextScan {
+			l.scan(now)
+			l.nextScan = now + l.every
+		}
+	}
+}
+
+// wait returns the number of events ready, waiting for one at most until
+// the next deadline check. A first epoll_wait that does not block is a
+// raw system call; only when nothing is ready does the loop block in one
+// that tells the runtime, which then lets another thread run goroutines.
+func (l *h1Loop) wait() int {
+	ptr := uintptr(unsafe.Pointer(&l.events[0]))
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.ep), ptr, uintptr(len(l.events)), 0, 0, 0)
+	if errno == 0 && n > 0 {
+		return int(n)
+	}
+	ms := int((l.nextScan-l.st.now())/1e6) + 1
+	k, err := unix.EpollWait(l.ep, l.events, max(ms, 1))
+	if err != nil {
+		return 0 // EINTR; the caller checks the clock and comes back
+	}
+	return k
+}
+
+// close closes every descriptor the loop still holds.
+func (l *h1Loop) close() {
+	for _, s := range l.slots {
+		if !s.lp.gone {
+			l.closeConn(s)
+		}
+	}
+	unix.Close(l.ep)
+	unix.Close(l.wake)
+}
+
+// handle serves one event of slot s.
+func (l *h1Loop) handle(s *h1Slot, events uint32) {
+	if s.lp.gone || s.lp.fd < 0 {
+		return
+	}
+	switch s.lp.phase {
+	case loopConnecting:
+		done, err := l.raw.connect(uintptr(s.lp.fd))
+		switch {
+		case err != nil:
+			l.dialFailed(s, err)
+		case done:
+			l.connected(s)
+		}
+	case loopBusy:
+		s.lp.rdhup = events&unix.EPOLLRDHUP != 0
+		l.pump(s)
+	case loopDraining:
+		l.drain(s)
+	}
+}
+
+// scan ends connects, requests and drains that have run past their
+// deadlines.
+func (l *h1Loop) scan(now int64) {
+	for _, s := range l.slots {
+		if s.lp.gone || s.lp.fd < 0 {
+			continue
+		}
+		switch {
+		case s.lp.phase == loopConnecting && now >= s.lp.deadline:
+			l.dialFailed(s, &net.OpError{Op: "dial", Net: "tcp", Addr: l.raw.remote, Err: os.ErrDeadlineExceeded})
+		case s.lp.phase == loopBusy && s.dir.busy && now-s.sentAt >= l.d.wd.timeout:
+			l.timedOut(s, now)
+		case s.lp.phase == loopDraining && now >= s.lp.deadline:
+			l.closeConn(s)
+			l.dial(s)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+//go:build linux
+
+package loadgen
+
+import (
+	"context"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A loop's work on one slot's connection: dial, requests, close, and the
+// hand-off to a goroutine (see h1loop.go).
+
+// dial opens a connection for s and registers it, edge-triggered, for
+// every event the slot waits for: writable (the handshake ended), readable
+// (a response or the server's FIN). A slot that must first wait out a
+// backoff goes to a goroutine, which waits it out (dial.go).
+func (l *h1Loop) dial(s *h1Slot) {
+	if s.bo.pending() > 0 {
+		l.handOff(s)
+		return
+	}
+	fd, done, err := l.raw.open()
+	if err != nil {
+		l.dialFailed(s, err)
+		return
+	}
+	s.lp.fd = int(fd)
+	l.ctl = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: s.lp.idx}
+	_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(l.ep), unix.EPOLL_CTL_ADD, fd, uintptr(unsafe.Pointer(&l.ctl)), 0, 0)
+	if errno != 0 {
+		l.dialFailed(s, errno)
+		return
+	}
+	if !done {
+		s.lp.phase, s.lp.deadline = loopConnecting, l.st.now()+l.d.wd.timeout
+		return
+	}
+	l.connected(s)
+}
+
+// dialFailed records a failed dial and hands the slot to a goroutine,
+// which dials again after the backoff the failure set.
+func (l *h1Loop) dialFailed(s *h1Slot, err error) {
+	l.closeConn(s)
+	s.last = -1
+	l.st.dials.dialed(l.ctx, s.rec, &s.bo, errConnect, err)
+	l.handOff(s)
+}
+
+// connected starts the requests of a newly opened connection.
+func (l *h1Loop) connected(s *h1Slot) {
+	l.st.dials.dialed(l.ctx, s.rec, &s.bo, errConnect, nil)
+	if !l.spoke {
+		l.st.negotiated.Store(ProtocolH1)
+		l.spoke = true
+	}
+	s.rd.r, s.rd.w, s.rd.received = 0, 0, 0
+	s.reused = false
+	s.lp.phase, s.lp.rdhup = loopBusy, false
+	if s.last < 0 {
+		s.last = l.st.now()
+	}
+	s.dir = directState{start: s.last}
+	l.pump(s)
+}
+
+// pump sends requests and reads responses on s's connection until the
+// socket has nothing more to read.
+func (l *h1Loop) pump(s *h1Slot) {
+	fd := uintptr(s.lp.fd)
+	for {
+		if !s.dir.busy {
+			if l.st.over() {
+				return
+			}
+			if !s.send(fd) {
+				l.handOff(s) // the request did not fit, or the write failed
+				return
+			}
+		}
+		switch s.receive(fd) {
+		case stepWait:
+			return
+		case stepDone:
+			a := &s.dir.pend
+			if a.err != nil || a.timedOut || !a.res.close && !s.d.close {
+				l.handOff(s)
+				return
+			}
+			s.dir.out = false
+			s.succeed(s.dir.start, a)
+			l.closeAnnounced(s)
+			return
+		}
+	}
+}
+
+// closeAnnounced closes s's connection after a response that announced
+// its close, once the server's FIN is here (so that the server holds the
+// TIME_WAIT state, as h1Slot.closeAnnounced explains), and dials anew. The
+// FIN is usually here already: the event said so, or one read finds it.
+func (l *h1Loop) closeAnnounced(s *h1Slot) {
+	if !s.lp.rdhup {
+		s.lp.phase, s.lp.deadline = loopDraining, l.st.now()+int64(drainWait)
+		l.drain(s)
+		return
+	}
+	l.closeConn(s)
+	l.dial(s)
+}
+
+// drain reads and discards what the server sends after an announced
+// close. At the server's FIN (or an error) it closes the connection and
+// dials anew.
+func (l *h1Loop) drain(s *h1Slot) {
+	for {
+		n, errno := rawIO(unix.SYS_READ, uintptr(s.lp.fd), s.rd.buf)
+		switch {
+		case errno == unix.EAGAIN:
+			return
+		case errno == unix.EINTR || errno == 0 && n > 0:
+			continue
+		}
+		l.closeConn(s)
+		l.dial(s)
+		return
+	}
+}
+
+// timedOut abandons s's request in flight, which has run past the
+// timeout, as the watchdog would (h1watchdog.go), and dials anew.
+func (l *h1Loop) timedOut(s *h1Slot, now int64) {
+	s.sent.Store(0)
+	s.dir.busy = false
+	l.closeConn(s)
+	s.rec.timedOut(s.dir.start, now)
+	s.last = -1
+	l.dial(s)
+}
+
+// closeConn closes s's connection, if any, which also takes it out of the
+// epoll set.
+func (l *h1Loop) closeConn(s *h1Slot) {
+	if s.lp.fd >= 0 {
+		unix.RawSyscall(unix.SYS_CLOSE, uintptr(s.lp.fd), 0, 0)
+		s.lp.fd = -1
+	}
+}
+
+// handOff gives s, and its connection if it has one, to a goroutine of its
+// own for the rest of the run (see h1loop.go).
+func (l *h1Loop) handOff(s *h1Slot) {
+	s.lp.gone = true
+	if fd := s.lp.fd; fd >= 0 {
+		unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(l.ep), unix.EPOLL_CTL_DEL, uintptr(fd), 0, 0, 0)
+		c := l.raw.wrap(uintptr(fd))
+		s.conn, s.raw, s.rd.conn = c, c, c
+		s.rc = nil
+		if rc, err := c.File.SyscallConn(); err == nil {
+			s.rc = rc
+		}
+		s.lp.fd = -1
+	}
+	l.spawn(s)
+}
+
+// resume runs a slot handed off by a loop: it finishes the request the
+// loop handed back, if any, then goes on as a slot of its own.
+func (s *h1Slot) resume(ctx context.Context) {
+	s.d.wd.add(s) // after the connection is set, so the run's end shuts it
+	defer s.drop()
+	if s.st.over() {
+		return
+	}
+	if s.dir.out {
+		start := s.dir.start
+		s.settle(ctx, start, s.finishDirect())
+	}
+	s.run(ctx)
+}
