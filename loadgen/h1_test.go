@@ -3,6 +3,7 @@ package loadgen
 import (
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -459,8 +460,9 @@ func TestH1DirectPathFallbacks(t *testing.T) {
 		body      string
 		handler   func(*h1test.Conn)
 		bodyBytes uint64
+		handedOff uint64 // slots the event loops hand to goroutines (h1loop.go)
 	}{
-		{"response larger than the buffer", "GET", "", h1test.Respond("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big), uint64(len(big))},
+		{"response larger than the buffer", "GET", "", h1test.Respond("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big), uint64(len(big)), 2},
 		{"response in pieces", "GET", "", func(c *h1test.Conn) {
 			for {
 				if _, err := c.ReadRequest(); err != nil {
@@ -473,7 +475,7 @@ func TestH1DirectPathFallbacks(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 			}
-		}, 13},
+		}, 13, 0},
 		{"request larger than the socket buffers", "POST", upload, func(c *h1test.Conn) {
 			for {
 				// Not reading for a while lets the socket buffers fill,
@@ -487,7 +489,7 @@ func TestH1DirectPathFallbacks(t *testing.T) {
 					return
 				}
 			}
-		}, 13},
+		}, 13, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -499,6 +501,9 @@ func TestH1DirectPathFallbacks(t *testing.T) {
 			}
 			if res.BytesRead != tt.bodyBytes*res.Requests {
 				t.Errorf("%d body bytes for %d requests, want %d each", res.BytesRead, res.Requests, tt.bodyBytes)
+			}
+			if runtime.GOOS == "linux" && res.SlotsHandedOff != tt.handedOff {
+				t.Errorf("%d slots handed off by the event loops, want %d", res.SlotsHandedOff, tt.handedOff)
 			}
 		})
 	}

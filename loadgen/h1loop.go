@@ -107,6 +107,7 @@ func (d *h1Driver) driveLoops(ctx context.Context, st *runState, recs []*recorde
 	for i, rec := range recs {
 		loops[i%len(loops)].add(newH1Slot(d, st, rec))
 	}
+	st.eventLoops = len(loops)
 	for _, l := range loops {
 		wg.Add(1)
 		go func() {
@@ -224,7 +225,7 @@ func (l *h1Loop) handle(s *h1Slot, events uint32) {
 		s.lp.rdhup = events&unix.EPOLLRDHUP != 0
 		l.pump(s)
 	case loopDraining:
-		l.drain(s)
+		l.drain(s, events)
 	}
 }
 

@@ -99,23 +99,24 @@ func (l *h1Loop) pump(s *h1Slot) {
 
 // closeAnnounced closes s's connection after a response that announced
 // its close, once the server's FIN is here (so that the server holds the
-// TIME_WAIT state, as h1Slot.closeAnnounced explains), and dials anew. The
-// FIN is usually here already: the event said so, or one read finds it.
+// TIME_WAIT state, as h1Slot.closeAnnounced explains), and dials anew.
+// When the event that brought the response did not bring the FIN too, the
+// slot waits for the event that will: reading for it now would mostly
+// find nothing yet, a system call wasted per connection.
 func (l *h1Loop) closeAnnounced(s *h1Slot) {
 	if !s.lp.rdhup {
 		s.lp.phase, s.lp.deadline = loopDraining, l.st.now()+int64(drainWait)
-		l.drain(s)
 		return
 	}
 	l.closeConn(s)
 	l.dial(s)
 }
 
-// drain reads and discards what the server sends after an announced
-// close. At the server's FIN (or an error) it closes the connection and
-// dials anew.
-func (l *h1Loop) drain(s *h1Slot) {
-	for {
+// drain serves an event of a slot waiting for the server's FIN: bytes
+// after the response are read and discarded; at the FIN (or an error) it
+// closes the connection and dials anew.
+func (l *h1Loop) drain(s *h1Slot, events uint32) {
+	for events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
 		n, errno := rawIO(unix.SYS_READ, uintptr(s.lp.fd), s.rd.buf)
 		switch {
 		case errno == unix.EAGAIN:
@@ -123,10 +124,10 @@ func (l *h1Loop) drain(s *h1Slot) {
 		case errno == unix.EINTR || errno == 0 && n > 0:
 			continue
 		}
-		l.closeConn(s)
-		l.dial(s)
-		return
+		break
 	}
+	l.closeConn(s)
+	l.dial(s)
 }
 
 // timedOut abandons s's request in flight, which has run past the
@@ -153,6 +154,7 @@ func (l *h1Loop) closeConn(s *h1Slot) {
 // own for the rest of the run (see h1loop.go).
 func (l *h1Loop) handOff(s *h1Slot) {
 	s.lp.gone = true
+	l.st.handedOff.Add(1)
 	if fd := s.lp.fd; fd >= 0 {
 		unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(l.ep), unix.EPOLL_CTL_DEL, uintptr(fd), 0, 0, 0)
 		c := l.raw.wrap(uintptr(fd))

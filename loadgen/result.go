@@ -97,6 +97,14 @@ type Result struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
+	// SlotsHandedOff counts the connection slots that an HTTP/1.1 event
+	// loop handed to a goroutine of their own (Config.EventLoops), after
+	// something other than a whole response, a keep-alive, an announced
+	// close or a timeout: a failed dial, a response larger than the read
+	// buffer or delimited by the close, a request the socket could not
+	// take whole, an error. Such a slot measures on for the rest of the
+	// run, at a goroutine's cost per request.
+	SlotsHandedOff uint64 `json:"slots_handed_off,omitempty"`
 	// GoawaysReceived counts GOAWAY frames (HTTP/2 and HTTP/3).
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts streams the server reset: HTTP/2 RST_STREAM
@@ -198,4 +206,8 @@ type ResultConfig struct {
 	Close       bool     `json:"close,omitempty"`
 	Rate        float64  `json:"rate,omitempty"`
 	GOMAXPROCS  int      `json:"gomaxprocs"`
+	// EventLoops is how many event loops ran the slots of a closed-loop
+	// plain HTTP/1.1 run, each an epoll set of its own; 0 when every slot
+	// had a goroutine of its own (TLS, rated runs, other protocols).
+	EventLoops int `json:"event_loops,omitempty"`
 }

@@ -64,6 +64,12 @@ type runState struct {
 	settings sync.Map
 	quicInfo atomic.Value // h3Info of the first HTTP/3 connection
 
+	// eventLoops is how many HTTP/1.1 event loops run the slots (0: none),
+	// set before they start; handedOff counts the slots they handed to
+	// goroutines (h1loop.go).
+	eventLoops int
+	handedOff  atomic.Uint64
+
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
 	// for so that none outlives it.
 	bg sync.WaitGroup
@@ -393,8 +399,9 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		URL: cfg.URL, Method: cfg.method(), BodyBytes: len(cfg.Body), Protocol: cfg.Protocol,
 		Connections: cfg.Connections, Streams: cfg.Streams, WarmupNs: int64(cfg.Warmup),
 		DurationNs: int64(cfg.Duration), TimeoutNs: int64(cfg.timeout()), Close: cfg.Close,
-		Rate: cfg.Rate, GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Rate: cfg.Rate, GOMAXPROCS: runtime.GOMAXPROCS(0), EventLoops: st.eventLoops,
 	}
+	res.SlotsHandedOff = st.handedOff.Load()
 	return res
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matrixbench/matrix/internal/matrix"
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/loadgen"
 )
 
 // A resume or a rerun completes a run, so it measures as the run did:
@@ -36,6 +37,8 @@ type method struct {
 	// procs is the load generator's GOMAXPROCS; 0 when the run did not
 	// record it.
 	procs int
+	// loadgen is the version of the load generator that measured the run.
+	loadgen string
 }
 
 // methodOf returns the method recorded by run's manifest man. A run made
@@ -46,6 +49,7 @@ func methodOf(run *results.Run, man *results.Manifest, rerun bool) method {
 		where: filepath.Join(run.Dir, "manifest.json"), verb: "a resume",
 		matrixPath: man.Matrix.Path, profile: man.Profile, runtime: man.Runtime.Name,
 		endpoint: man.Runtime.Endpoint, targetHost: man.Runtime.TargetHost,
+		loadgen: man.LoadgenVersion,
 	}
 	if rerun {
 		m.verb = "a rerun"
@@ -114,6 +118,12 @@ func (m method) contradiction(flag, asked, what, recorded string) error {
 // adopt fills the method fields req leaves unset with the run's values and
 // refuses those set to another value.
 func (m method) adopt(req *Request) error {
+	if m.loadgen != "" && m.loadgen != loadgen.Version {
+		// No flag chooses the load generator: a new version measures
+		// otherwise (loadgen.Version), and only a new run can use it.
+		return usageErr("the run was measured by load generator %s (%s), this matrix has %s; %s measures as the run did: make a new run",
+			m.loadgen, m.where, loadgen.Version, m.verb)
+	}
 	if req.MatrixPath == "" {
 		req.MatrixPath = m.matrixPath
 	}

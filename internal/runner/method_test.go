@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/matrixbench/matrix/internal/results"
+	"github.com/matrixbench/matrix/loadgen"
 )
 
 // TestRerunKeepsTheRunsMethod reruns a column of a process-runtime run
@@ -70,6 +71,32 @@ func TestRerunKeepsTheRunsMethod(t *testing.T) {
 	checkErr(t, err, []string{"is not the run's (tcp://192.0.2.1:2376, " + filepath.Join(s.Run.Dir, "manifest.json"), "DOCKER_HOST"})
 	if !IsUsage(err) || strings.Contains(out3.String(), "runtime:") {
 		t.Errorf("usage error %v, output %q: want a usage error before the runtime is said", IsUsage(err), out3.String())
+	}
+}
+
+// TestResumeRefusesAnotherLoadgen: a run measured by another version of
+// the load generator is neither resumed nor rerun by this one, which would
+// measure its remaining cells otherwise.
+func TestResumeRefusesAnotherLoadgen(t *testing.T) {
+	path, _ := writeMatrix(t, map[string]string{"a": "good"}, oneScenario)
+	s, _, _ := runMatrix(t, context.Background(), Request{MatrixPath: path, Profile: "test"})
+	man, err := s.Run.ReadManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	man.LoadgenVersion = "0.0.9"
+	if err := s.Run.WriteManifest(man); err != nil {
+		t.Fatal(err)
+	}
+	where := filepath.Join(s.Run.Dir, "manifest.json")
+	for _, req := range []Request{{Resume: s.Run.Dir}, {Rerun: s.Run.Dir, Filter: filterServers("a")}} {
+		var out syncBuffer
+		req.Out = &out
+		_, err := Prepare(context.Background(), req)
+		checkErr(t, err, []string{"the run was measured by load generator 0.0.9 (" + where + "), this matrix has " + loadgen.Version, "make a new run"})
+		if !IsUsage(err) {
+			t.Errorf("%v: want a usage error", err)
+		}
 	}
 }
 
