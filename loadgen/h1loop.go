@@ -139,7 +139,7 @@ func newH1Loop(ctx context.Context, d *h1Driver, st *runState, spawn func(*h1Slo
 	}
 	return &h1Loop{
 		d: d, st: st, ctx: ctx, raw: st.dials.raw, ep: ep, wake: wake,
-		events: make([]unix.EpollEvent, 256), spawn: spawn,
+		spawn: spawn,
 		every: int64(d.wd.every),
 	}, nil
 }
@@ -154,11 +154,22 @@ func (l *h1Loop) add(s *h1Slot) {
 // closes every connection it still holds.
 func (l *h1Loop) run() {
 	defer l.close()
+	written := make(chan struct{})
 	stop := context.AfterFunc(l.ctx, func() {
 		one := uint64(1)
 		unix.Write(l.wake, (*[8]byte)(unsafe.Pointer(&one))[:])
+		close(written)
 	})
-	defer stop()
+	defer func() {
+		// Closing the eventfd while the write is under way could let
+		// its number go to another socket first, and the write to it.
+		if !stop() {
+			<-written
+		}
+	}()
+	// One epoll_wait can report every connection of the loop (and the
+	// eventfd): with a thousand connections, fewer calls per response.
+	l.events = make([]unix.EpollEvent, min(len(l.slots)+1, 1024))
 	l.nextScan = l.st.now() + l.every
 	for _, s := range l.slots {
 		if !l.st.over() {

@@ -66,8 +66,12 @@ func (l *h1Loop) connected(s *h1Slot) {
 	l.pump(s)
 }
 
-// pump sends requests and reads responses on s's connection until the
-// socket has nothing more to read.
+// pump reads responses and sends requests on s's connection until it
+// waits for the next event. A request just sent waits for its event
+// rather than being read for at once: its response is rarely back yet,
+// and the read would fail with EAGAIN, a system call wasted per request.
+// The epoll set is edge-triggered, so the response's arrival is an event
+// whether or not the socket was read to EAGAIN before.
 func (l *h1Loop) pump(s *h1Slot) {
 	fd := uintptr(s.lp.fd)
 	for {
@@ -77,8 +81,8 @@ func (l *h1Loop) pump(s *h1Slot) {
 			}
 			if !s.send(fd) {
 				l.handOff(s) // the request did not fit, or the write failed
-				return
 			}
+			return
 		}
 		switch s.receive(fd) {
 		case stepWait:
