@@ -308,7 +308,11 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 		dur(l.Min), dur(l.P50), dur(l.P75), dur(l.P90), dur(l.P99), dur(l.P999), dur(l.P9999), dur(l.Max), dur(int64(l.Mean)))
 	fmt.Fprintf(w, "  errors       %s\n", errorSummary(r))
 	fmt.Fprintf(w, "  status       %s\n", statusSummary(r.StatusCodes))
-	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried\n", r.ConnectionsOpened, r.Reconnects, r.Retried)
+	handed := ""
+	if r.SlotsHandedOff > 0 {
+		handed = fmt.Sprintf(", %d slots handed from the event loops to goroutines", r.SlotsHandedOff)
+	}
+	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried%s\n", r.ConnectionsOpened, r.Reconnects, r.Retried, handed)
 	if t := r.TLS; t != nil {
 		alpn := t.ALPN
 		if alpn == "" {
@@ -320,7 +324,14 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 	if r.Requests > 0 {
 		perReq = units.Duration(float64(r.ClientCPUNs)/float64(r.Requests)) + "/req"
 	}
-	fmt.Fprintf(w, "  client CPU   %s, %s (GOMAXPROCS %d)\n", dur(r.ClientCPUNs), perReq, c.GOMAXPROCS)
+	loops := "a goroutine per connection"
+	if c.EventLoops > 0 {
+		loops = fmt.Sprintf("%d event loops", c.EventLoops)
+		if c.EventLoops == 1 {
+			loops = "1 event loop"
+		}
+	}
+	fmt.Fprintf(w, "  client CPU   %s, %s (GOMAXPROCS %d, %s)\n", dur(r.ClientCPUNs), perReq, c.GOMAXPROCS, loops)
 	fmt.Fprintf(w, "  warmup       %d ok, %d errors\n", r.Warmup.Requests, r.Warmup.Errors)
 	if r.EndedEarly != "" {
 		fmt.Fprintf(w, "  ENDED EARLY  %s\n", r.EndedEarly)

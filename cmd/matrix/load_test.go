@@ -182,7 +182,7 @@ func TestCmdLoadSummary(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"GET " + srv.URL + ": 2 connections, http/1.1", "req/s", "latency      min", "p99.9", "errors       0", "status       200: ", "client CPU", "µs/req"} {
+	for _, want := range []string{"GET " + srv.URL + ": 2 connections, http/1.1", "req/s", "latency      min", "p99.9", "errors       0", "status       200: ", "client CPU", "µs/req", "(GOMAXPROCS 1, 1 event loop)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}

@@ -97,7 +97,7 @@ func cmdRerun(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.addFailOn()
 	f.fs.BoolVar(&f.req.Failed, "failed", false, "every cell that is not ok")
 	f.fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: matrix rerun RUN-DIR [--server NAME] [--scenario NAME] [--cell GLOB] [--failed]\n\nRuns the selected cells of an existing run again, into the same run; the replaced results are kept under attempts. The rerun measures as the run did: runtime, profile, target host and --procs come from its manifest, and a flag naming another value is refused.")
+		fmt.Fprintln(stderr, "Usage: matrix rerun RUN-DIR [--server NAME] [--scenario NAME] [--cell GLOB] [--failed]\n\nRuns the selected cells of an existing run again, into the same run; the replaced results are kept under attempts. The rerun measures as the run did: runtime, profile, target host and --procs come from its manifest, and a flag naming another value is refused, as is a run measured by another load generator version.")
 		f.fs.PrintDefaults()
 	}
 	dir, rest := splitFirstArg(args)

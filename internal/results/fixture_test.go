@@ -44,6 +44,7 @@ func fullResult() *loadgen.Result {
 		DurationNs:        int64(3 * time.Second),
 		ClientCPUNs:       int64(1700 * time.Millisecond),
 		Warmup:            loadgen.Phase{Requests: 39_000, Errors: 1, DurationNs: int64(time.Second)},
+		SlotsHandedOff:    3,
 		GoawaysReceived:   1,
 		StreamsReset:      3,
 		ServerSettings:    map[string]uint32{"MAX_CONCURRENT_STREAMS": 100, "INITIAL_WINDOW_SIZE": 65_535},
@@ -53,7 +54,7 @@ func fullResult() *loadgen.Result {
 		Config: loadgen.ResultConfig{
 			URL: "http://127.0.0.1:8080/upload", Method: "POST", BodyBytes: 65_536, Protocol: loadgen.ProtocolH2,
 			Connections: 64, Streams: 10, WarmupNs: int64(time.Second), DurationNs: int64(3 * time.Second),
-			TimeoutNs: int64(10 * time.Second), Close: true, Rate: 40_000, GOMAXPROCS: 2,
+			TimeoutNs: int64(10 * time.Second), Close: true, Rate: 40_000, GOMAXPROCS: 2, EventLoops: 2,
 		},
 	}
 }

@@ -69,6 +69,9 @@ type Measurement struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
+	// SlotsHandedOff counts the connection slots an HTTP/1.1 event loop
+	// handed to a goroutine of their own (loadgen.Result.SlotsHandedOff).
+	SlotsHandedOff uint64 `json:"slots_handed_off,omitempty"`
 	// GoawaysReceived counts HTTP/2 and HTTP/3 GOAWAY frames.
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts HTTP/2 RST_STREAM frames received.
@@ -146,6 +149,10 @@ type MeasurementConfig struct {
 	Close       bool             `json:"close,omitempty"`
 	Rate        float64          `json:"rate,omitempty"`
 	GOMAXPROCS  int              `json:"gomaxprocs"`
+	// EventLoops is how many event loops ran a closed-loop plain
+	// HTTP/1.1 measurement; 0 (absent) when every connection had a
+	// goroutine of its own.
+	EventLoops int `json:"event_loops,omitempty"`
 }
 
 // MeasurementOf converts what the load generator returned to its results
@@ -173,6 +180,7 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		DurationNs:        r.DurationNs,
 		ClientCPUNs:       r.ClientCPUNs,
 		Warmup:            Phase{Requests: r.Warmup.Requests, Errors: r.Warmup.Errors, DurationNs: r.Warmup.DurationNs},
+		SlotsHandedOff:    r.SlotsHandedOff,
 		GoawaysReceived:   r.GoawaysReceived,
 		StreamsReset:      r.StreamsReset,
 		ServerSettings:    maps.Clone(r.ServerSettings),
@@ -205,6 +213,6 @@ func configOf(c loadgen.ResultConfig) MeasurementConfig {
 		URL: c.URL, Method: c.Method, BodyBytes: c.BodyBytes, Protocol: c.Protocol,
 		Connections: c.Connections, Streams: c.Streams, WarmupNs: c.WarmupNs,
 		DurationNs: c.DurationNs, TimeoutNs: c.TimeoutNs, Close: c.Close, Rate: c.Rate,
-		GOMAXPROCS: c.GOMAXPROCS,
+		GOMAXPROCS: c.GOMAXPROCS, EventLoops: c.EventLoops,
 	}
 }
