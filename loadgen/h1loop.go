@@ -35,6 +35,15 @@ import (
 // goroutine of its own, which finishes that request on the ordinary path
 // (h1.go) and keeps the slot for the rest of the run. So every other row of
 // the table is handled by the code that handled it before.
+//
+// Every other slot of the run goes to a goroutine of its own then too,
+// with its request in flight: the loops give up. A loop that has events
+// to serve never parks, so the processor it runs on would seldom poll
+// the runtime's poller, and goroutines waiting for their responses would
+// wait for the scheduler's monitor (about every 10 ms), which would show
+// as the server's latency. A run is served by the loops or by goroutines,
+// never by both for long; the result says which, when and why
+// (SlotsHandedOff, HandOffReason).
 
 // Phases of a slot run by a loop.
 const (
@@ -185,6 +194,10 @@ func (l *h1Loop) run() {
 		if now := l.st.now(); now >= l.nextScan {
 			l.scan(now)
 			l.nextScan = now + l.every
+		}
+		if l.st.loopsOff.Load() && !l.st.over() {
+			l.releaseAll()
+			return
 		}
 	}
 }

@@ -4,6 +4,7 @@ package loadgen
 
 import (
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,5 +86,44 @@ func TestH1LoopAllocsPerConnection(t *testing.T) {
 		} else if !loops && mallocs <= limit {
 			t.Errorf("goroutine per connection: %d allocations for %d connections, within the loops' limit %d: the test cannot tell the two apart", mallocs, n, limit)
 		}
+	}
+}
+
+// TestH1LoopsHandOverEverySlot: when one connection meets what the loops
+// leave to the ordinary path (here the server closes it without
+// announcing it, docs/hostile-servers.md row 3), every slot of the run
+// goes to a goroutine of its own, with its request in flight; nothing is
+// lost or counted twice, and the result says when and why.
+func TestH1LoopsHandOverEverySlot(t *testing.T) {
+	var conns atomic.Int64
+	srv := h1test.Start(t, func(c *h1test.Conn) {
+		if conns.Add(1) != 1 {
+			c.Serve(h1test.OK)
+			return
+		}
+		for range 50 {
+			if _, err := c.ReadRequest(); err != nil || c.WriteString(h1test.OK) != nil {
+				return
+			}
+		}
+		// The 51st request finds the connection closed, with no
+		// Connection: close before: it is retried, not an error.
+	})
+	done := leakCheck(t)
+	res := mustRun(t, Config{URL: srv.URL, Connections: 8, Duration: time.Second, Warmup: 200 * time.Millisecond}, 0)
+	done()
+	checkConsistent(t, res)
+	if res.Requests == 0 || res.Errors != 0 || res.Retried != 1 {
+		t.Fatalf("requests %d, errors %v, retried %d; want some, none, 1", res.Requests, res.ErrorsByClass, res.Retried)
+	}
+	if res.Config.EventLoops == 0 || res.SlotsHandedOff != 8 {
+		t.Errorf("%d event loops handed off %d slots; want some loops, all 8 slots", res.Config.EventLoops, res.SlotsHandedOff)
+	}
+	if want := "the server closed a connection without announcing it"; !strings.Contains(res.HandOffReason, want) || !strings.HasPrefix(res.HandOffReason, "after ") {
+		t.Errorf("hand-off reason %q, want \"after ...: %s\"", res.HandOffReason, want)
+	}
+	// Every slot measured on: the window's last second has requests.
+	if ts := res.Timeseries; len(ts) == 0 || ts[len(ts)-1].Requests == 0 {
+		t.Errorf("timeseries %+v: want requests to the end", ts)
 	}
 }

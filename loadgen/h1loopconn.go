@@ -4,6 +4,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +22,7 @@ import (
 // backoff goes to a goroutine, which waits it out (dial.go).
 func (l *h1Loop) dial(s *h1Slot) {
 	if s.bo.pending() > 0 {
-		l.handOff(s)
+		l.handOff(s, "a dial to back off from")
 		return
 	}
 	fd, done, err := l.raw.open()
@@ -46,7 +50,7 @@ func (l *h1Loop) dialFailed(s *h1Slot, err error) {
 	l.closeConn(s)
 	s.last = -1
 	l.st.dials.dialed(l.ctx, s.rec, &s.bo, errConnect, err)
-	l.handOff(s)
+	l.handOff(s, fmt.Sprintf("a dial failed (%v)", err))
 }
 
 // connected starts the requests of a newly opened connection.
@@ -80,7 +84,7 @@ func (l *h1Loop) pump(s *h1Slot) {
 				return
 			}
 			if !s.send(fd) {
-				l.handOff(s) // the request did not fit, or the write failed
+				l.handOff(s, handOffReason(&s.dir.pend))
 			}
 			return
 		}
@@ -90,7 +94,7 @@ func (l *h1Loop) pump(s *h1Slot) {
 		case stepDone:
 			a := &s.dir.pend
 			if a.err != nil || a.timedOut || !a.res.close && !s.d.close {
-				l.handOff(s)
+				l.handOff(s, handOffReason(a))
 				return
 			}
 			s.dir.out = false
@@ -154,9 +158,37 @@ func (l *h1Loop) closeConn(s *h1Slot) {
 	}
 }
 
-// handOff gives s, and its connection if it has one, to a goroutine of its
-// own for the rest of the run (see h1loop.go).
-func (l *h1Loop) handOff(s *h1Slot) {
+// handOff gives s to a goroutine of its own for the rest of the run, for
+// the reason why, and makes every loop of the run give up its slots too
+// (see h1loop.go).
+func (l *h1Loop) handOff(s *h1Slot, why string) {
+	if l.st.loopsOff.CompareAndSwap(false, true) {
+		l.st.handOffWhy = fmt.Sprintf("after %v of the run: %s", time.Duration(l.st.now()).Round(time.Millisecond), why)
+	}
+	l.release(s)
+}
+
+// releaseAll gives every slot the loop still runs to a goroutine of its
+// own, each with its request in flight, which the goroutine reads on.
+func (l *h1Loop) releaseAll() {
+	for _, s := range l.slots {
+		if s.lp.gone {
+			continue
+		}
+		switch {
+		case s.lp.phase == loopBusy && s.dir.busy:
+			s.dir.pend.err, s.dir.out, s.dir.busy = errSlowRead, true, false
+		case s.lp.phase != loopBusy:
+			// A connect or a drain: the goroutine dials anew.
+			l.closeConn(s)
+		}
+		l.release(s)
+	}
+}
+
+// release gives s, and its connection if it has one, to a goroutine of its
+// own.
+func (l *h1Loop) release(s *h1Slot) {
 	s.lp.gone = true
 	l.st.handedOff.Add(1)
 	if fd := s.lp.fd; fd >= 0 {
@@ -170,6 +202,28 @@ func (l *h1Loop) handOff(s *h1Slot) {
 		s.lp.fd = -1
 	}
 	l.spawn(s)
+}
+
+// handOffReason says why the loop cannot finish the attempt a: what the
+// ordinary path will do with it.
+func handOffReason(a *h1Attempt) string {
+	var pe protocolError
+	switch {
+	case a.err == errSlowWrite:
+		return "a request the socket did not take whole"
+	case a.err == errSlowRead:
+		return "a response larger than the read buffer, or delimited by the close"
+	case a.err == io.EOF:
+		return "the server closed a connection without announcing it"
+	case a.err == unix.ECONNRESET:
+		// A close with our next request unread resets the connection.
+		return "the server closed a connection without announcing it (reset)"
+	case errors.As(a.err, &pe):
+		return pe.Error()
+	case !a.wrote:
+		return fmt.Sprintf("a write failed (%v)", a.err)
+	}
+	return fmt.Sprintf("a read failed (%v)", a.err)
 }
 
 // resume runs a slot handed off by a loop: it finishes the request the

@@ -97,14 +97,18 @@ type Result struct {
 	ClientCPUNs int64 `json:"client_cpu_ns"`
 	// Warmup summarises the warmup phase.
 	Warmup Phase `json:"warmup"`
-	// SlotsHandedOff counts the connection slots that an HTTP/1.1 event
-	// loop handed to a goroutine of their own (Config.EventLoops), after
-	// something other than a whole response, a keep-alive, an announced
-	// close or a timeout: a failed dial, a response larger than the read
-	// buffer or delimited by the close, a request the socket could not
-	// take whole, an error. Such a slot measures on for the rest of the
-	// run, at a goroutine's cost per request.
+	// SlotsHandedOff counts the connection slots that the HTTP/1.1 event
+	// loops (Config.EventLoops) handed to goroutines of their own. The
+	// loops hand every slot over, with its request in flight, once one
+	// meets something other than a whole response, a keep-alive, an
+	// announced close or a timeout: a failed dial, a response larger than
+	// the read buffer or delimited by the close, a request the socket
+	// could not take whole, an error. The run then measures on at a
+	// goroutine's cost per request.
 	SlotsHandedOff uint64 `json:"slots_handed_off,omitempty"`
+	// HandOffReason says when, in the run, and why the loops handed their
+	// slots over; empty when they did not.
+	HandOffReason string `json:"hand_off_reason,omitempty"`
 	// GoawaysReceived counts GOAWAY frames (HTTP/2 and HTTP/3).
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts streams the server reset: HTTP/2 RST_STREAM

@@ -69,6 +69,11 @@ type runState struct {
 	// goroutines (h1loop.go).
 	eventLoops int
 	handedOff  atomic.Uint64
+	// loopsOff tells the loops to give every slot to a goroutine;
+	// handOffWhy, written by the loop that set it (and read once every
+	// loop has returned), says when and why.
+	loopsOff   atomic.Bool
+	handOffWhy string
 
 	// bg tracks the run's helper goroutines (watchdogs), which Run waits
 	// for so that none outlives it.
@@ -401,7 +406,7 @@ func (st *runState) result(cpu cpuWindow, interrupted bool) *Result {
 		DurationNs: int64(cfg.Duration), TimeoutNs: int64(cfg.timeout()), Close: cfg.Close,
 		Rate: cfg.Rate, GOMAXPROCS: runtime.GOMAXPROCS(0), EventLoops: st.eventLoops,
 	}
-	res.SlotsHandedOff = st.handedOff.Load()
+	res.SlotsHandedOff, res.HandOffReason = st.handedOff.Load(), st.handOffWhy
 	return res
 }
 

@@ -308,11 +308,10 @@ func writeSummary(w io.Writer, r *loadgen.Result) {
 		dur(l.Min), dur(l.P50), dur(l.P75), dur(l.P90), dur(l.P99), dur(l.P999), dur(l.P9999), dur(l.Max), dur(int64(l.Mean)))
 	fmt.Fprintf(w, "  errors       %s\n", errorSummary(r))
 	fmt.Fprintf(w, "  status       %s\n", statusSummary(r.StatusCodes))
-	handed := ""
+	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried\n", r.ConnectionsOpened, r.Reconnects, r.Retried)
 	if r.SlotsHandedOff > 0 {
-		handed = fmt.Sprintf(", %d slots handed from the event loops to goroutines", r.SlotsHandedOff)
+		fmt.Fprintf(w, "  event loops  handed %d connections to goroutines %s\n", r.SlotsHandedOff, r.HandOffReason)
 	}
-	fmt.Fprintf(w, "  connections  %d opened, %d reconnects, %d retried%s\n", r.ConnectionsOpened, r.Reconnects, r.Retried, handed)
 	if t := r.TLS; t != nil {
 		alpn := t.ALPN
 		if alpn == "" {

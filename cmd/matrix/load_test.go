@@ -259,8 +259,26 @@ func TestWriteSummary(t *testing.T) {
 		"errors       12 (connect 10, timeout 2)",
 		"status       200: 1,234,567, 503: 3",
 		"66 opened, 2 reconnects, 1 retried",
-		"6.17s, 5.00µs/req (GOMAXPROCS 1)",
+		"6.17s, 5.00µs/req (GOMAXPROCS 1, a goroutine per connection)",
 		"ENDED EARLY  no connection could be opened",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "event loops  ") {
+		t.Errorf("summary of a run without hand-off has an event loops line:\n%s", got)
+	}
+
+	// Closed-loop, on event loops that handed their slots over.
+	r.Config.Rate, r.Config.GOMAXPROCS, r.Config.EventLoops = 0, 2, 2
+	r.SlotsHandedOff, r.HandOffReason = 64, "after 1.2s of the run: the server closed a connection without announcing it"
+	b.Reset()
+	writeSummary(&b, r)
+	got = b.String()
+	for _, want := range []string{
+		"6.17s, 5.00µs/req (GOMAXPROCS 2, 2 event loops)",
+		"event loops  handed 64 connections to goroutines after 1.2s of the run: the server closed a connection without announcing it",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)

@@ -45,6 +45,7 @@ func fullResult() *loadgen.Result {
 		ClientCPUNs:       int64(1700 * time.Millisecond),
 		Warmup:            loadgen.Phase{Requests: 39_000, Errors: 1, DurationNs: int64(time.Second)},
 		SlotsHandedOff:    3,
+		HandOffReason:     "after 1.2s of the run: the server closed a connection without announcing it",
 		GoawaysReceived:   1,
 		StreamsReset:      3,
 		ServerSettings:    map[string]uint32{"MAX_CONCURRENT_STREAMS": 100, "INITIAL_WINDOW_SIZE": 65_535},

@@ -72,6 +72,9 @@ type Measurement struct {
 	// SlotsHandedOff counts the connection slots an HTTP/1.1 event loop
 	// handed to a goroutine of their own (loadgen.Result.SlotsHandedOff).
 	SlotsHandedOff uint64 `json:"slots_handed_off,omitempty"`
+	// HandOffReason says when and why the event loops handed their slots
+	// to goroutines (loadgen.Result.HandOffReason).
+	HandOffReason string `json:"hand_off_reason,omitempty"`
 	// GoawaysReceived counts HTTP/2 and HTTP/3 GOAWAY frames.
 	GoawaysReceived uint64 `json:"goaways_received"`
 	// StreamsReset counts HTTP/2 RST_STREAM frames received.
@@ -181,6 +184,7 @@ func MeasurementOf(r *loadgen.Result) *Measurement {
 		ClientCPUNs:       r.ClientCPUNs,
 		Warmup:            Phase{Requests: r.Warmup.Requests, Errors: r.Warmup.Errors, DurationNs: r.Warmup.DurationNs},
 		SlotsHandedOff:    r.SlotsHandedOff,
+		HandOffReason:     r.HandOffReason,
 		GoawaysReceived:   r.GoawaysReceived,
 		StreamsReset:      r.StreamsReset,
 		ServerSettings:    maps.Clone(r.ServerSettings),

@@ -196,7 +196,7 @@ func TestMeasurementGolden(t *testing.T) {
 // forgetV1 clears the fields of m that version 1 files did not record.
 func forgetV1(m *Measurement) {
 	m.TLS, m.QUICVersion = nil, ""
-	m.SlotsHandedOff, m.Config.EventLoops = 0, 0
+	m.SlotsHandedOff, m.HandOffReason, m.Config.EventLoops = 0, "", 0
 }
 
 // TestReadVersion1 reads a cell file written by schema version 1 (where
