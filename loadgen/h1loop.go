@@ -6,7 +6,9 @@ import (
 	"context"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -78,10 +80,18 @@ type h1Loop struct {
 	// every is how often deadlines are checked (the watchdog's period,
 	// h1watchdog.go); nextScan is when they are checked next.
 	every, nextScan int64
+	// nextYield is when the loop next yields its processor.
+	nextYield int64
 }
 
 // wakeIdx is the epoll data of the loop's eventfd.
 const wakeIdx = -1
+
+// yieldEvery is how often a busy loop yields its processor. The
+// scheduler's monitor would preempt it only after about 10 ms, and the
+// run's clock would end the window, and read the client's CPU time, that
+// late.
+const yieldEvery = time.Millisecond
 
 // useLoops reports whether the run's slots go to event loops: closed-loop
 // plain HTTP/1.1 to a literal address, which the raw dial serves.
@@ -180,6 +190,7 @@ func (l *h1Loop) run() {
 	// eventfd): with a thousand connections, fewer calls per response.
 	l.events = make([]unix.EpollEvent, min(len(l.slots)+1, 1024))
 	l.nextScan = l.st.now() + l.every
+	l.nextYield = l.st.now() + int64(yieldEvery)
 	for _, s := range l.slots {
 		if !l.st.over() {
 			l.dial(s)
@@ -191,9 +202,17 @@ func (l *h1Loop) run() {
 				l.handle(l.slots[ev.Fd], ev.Events)
 			}
 		}
-		if now := l.st.now(); now >= l.nextScan {
+		now := l.st.now()
+		if now >= l.nextScan {
 			l.scan(now)
 			l.nextScan = now + l.every
+		}
+		if now >= l.nextYield {
+			// A loop with events to serve never parks: let the
+			// run's clock and other goroutines on this processor
+			// run, so that their timers fire on time.
+			runtime.Gosched()
+			l.nextYield = now + int64(yieldEvery)
 		}
 		if l.st.loopsOff.Load() && !l.st.over() {
 			l.releaseAll()
@@ -207,8 +226,7 @@ func (l *h1Loop) run() {
 // raw system call; only when nothing is ready does the loop block in one
 // that tells the runtime, which then lets another thread run goroutines.
 func (l *h1Loop) wait() int {
-	ptr := uintptr(unsafe.Pointer(&l.events[0]))
-	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.ep), ptr, uintptr(len(l.events)), 0, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.ep), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
 	if errno == 0 && n > 0 {
 		return int(n)
 	}
@@ -244,6 +262,12 @@ func (l *h1Loop) handle(s *h1Slot, events uint32) {
 			l.dialFailed(s, err)
 		case done:
 			l.connected(s)
+			// Bytes the server sent first came with this event,
+			// whose edge will not be reported again: read them.
+			if events&unix.EPOLLIN != 0 && !s.lp.gone && s.lp.phase == loopBusy && s.dir.busy {
+				s.lp.rdhup = events&unix.EPOLLRDHUP != 0
+				l.pump(s)
+			}
 		}
 	case loopBusy:
 		s.lp.rdhup = events&unix.EPOLLRDHUP != 0

@@ -21,6 +21,9 @@ import (
 // (a response or the server's FIN). A slot that must first wait out a
 // backoff goes to a goroutine, which waits it out (dial.go).
 func (l *h1Loop) dial(s *h1Slot) {
+	if l.st.over() {
+		return // the connection would serve nothing; close closes what is left
+	}
 	if s.bo.pending() > 0 {
 		l.handOff(s, "a dial to back off from")
 		return
@@ -50,6 +53,9 @@ func (l *h1Loop) dialFailed(s *h1Slot, err error) {
 	l.closeConn(s)
 	s.last = -1
 	l.st.dials.dialed(l.ctx, s.rec, &s.bo, errConnect, err)
+	if l.ctx.Err() != nil {
+		return // the run is over: dialed recorded nothing, and nothing is handed off
+	}
 	l.handOff(s, fmt.Sprintf("a dial failed (%v)", err))
 }
 
