@@ -9,8 +9,8 @@
 // interval of the change is given; a change the test does not call
 // significant is shown as "~". With fewer repeats, or sizes the test cannot
 // decide at Alpha (3+3), the change is judged by the threshold, and with
-// at least two repeats a side only when every head repeat moved the same
-// way from every base repeat; the output says no test ran. A cell whose method differs between the runs (the
+// at least two repeats a side only when every head repeat moved beyond
+// every base repeat by more than the threshold; the output says no test ran. A cell whose method differs between the runs (the
 // scenario as run, the load generator, the runtime, the host, the cpuset)
 // is flagged, never judged on its figures, and left out of the geometric
 // means.

@@ -234,7 +234,7 @@ func notes(w io.Writer, res *Result, bullet string) {
 			}
 		}
 	}
-	rule := "judged by the threshold, and called only when every head repeat moved beyond every base repeat (with 2 or more a side)"
+	rule := "judged by the threshold, and called only when every head repeat moved beyond every base repeat by more than the threshold (with 2 or more a side)"
 	if res.Paired {
 		rule = "called only when every pair moved beyond the threshold"
 	}
