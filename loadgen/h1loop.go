@@ -77,7 +77,6 @@ type h1Loop struct {
 	rc  syscall.RawConn // epf's
 	// onReady is l.ready, bound once.
 	onReady func(uintptr) bool
-	wake    int // an eventfd in the set, written when the run ends
 	slots   []*h1Slot
 	events  []unix.EpollEvent
 	ctl     unix.EpollEvent // epoll_ctl's argument, kept here so it never escapes per call
@@ -89,9 +88,6 @@ type h1Loop struct {
 	// nextYield is when the loop next yields its processor.
 	nextYield int64
 }
-
-// wakeIdx is the epoll data of the loop's eventfd.
-const wakeIdx = -1
 
 // yieldEvery is how often a busy loop yields its processor. The
 // scheduler's monitor would preempt it only after about 10 ms, and the
@@ -144,29 +140,16 @@ func (d *h1Driver) driveLoops(ctx context.Context, st *runState, recs []*recorde
 	return true
 }
 
-// newH1Loop makes a loop's epoll set and its wake-up eventfd, which is
-// written when ctx ends.
+// newH1Loop makes a loop's epoll set.
 func newH1Loop(ctx context.Context, d *h1Driver, st *runState, spawn func(*h1Slot)) (*h1Loop, error) {
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		unix.Close(ep)
-		return nil, os.NewSyscallError("eventfd", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeIdx}
-	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		unix.Close(ep)
-		unix.Close(wake)
-		return nil, os.NewSyscallError("epoll_ctl", err)
-	}
 	// The epoll set goes to the runtime's poller (ready says why); a
 	// deadline can be set only on a descriptor the poller took.
 	if err := unix.SetNonblock(ep, true); err != nil {
 		unix.Close(ep)
-		unix.Close(wake)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
 	epf := os.NewFile(uintptr(ep), "epoll")
@@ -176,11 +159,10 @@ func newH1Loop(ctx context.Context, d *h1Driver, st *runState, spawn func(*h1Slo
 	}
 	if err != nil {
 		epf.Close()
-		unix.Close(wake)
 		return nil, fmt.Errorf("loadgen: epoll set not pollable: %w", err)
 	}
 	l := &h1Loop{
-		d: d, st: st, ctx: ctx, raw: st.dials.raw, ep: ep, epf: epf, rc: rc, wake: wake,
+		d: d, st: st, ctx: ctx, raw: st.dials.raw, ep: ep, epf: epf, rc: rc,
 		spawn: spawn,
 		every: int64(d.wd.every),
 	}
@@ -198,22 +180,14 @@ func (l *h1Loop) add(s *h1Slot) {
 // closes every connection it still holds.
 func (l *h1Loop) run() {
 	defer l.close()
-	written := make(chan struct{})
-	stop := context.AfterFunc(l.ctx, func() {
-		one := uint64(1)
-		unix.Write(l.wake, (*[8]byte)(unsafe.Pointer(&one))[:])
-		close(written)
-	})
-	defer func() {
-		// Closing the eventfd while the write is under way could let
-		// its number go to another socket first, and the write to it.
-		if !stop() {
-			<-written
-		}
-	}()
-	// One epoll_wait can report every connection of the loop (and the
-	// eventfd): with a thousand connections, fewer calls per response.
-	l.events = make([]unix.EpollEvent, min(len(l.slots)+1, 1024))
+	// The run's end wakes the parked loop through a deadline in the past,
+	// as the raw dial's wait is woken (dialraw.go). The loop's own
+	// deadline, set later, cannot hide the end: ready looks at it first.
+	stop := context.AfterFunc(l.ctx, func() { l.epf.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	// One epoll_wait can report every connection of the loop: with a
+	// thousand connections, fewer calls per response.
+	l.events = make([]unix.EpollEvent, min(len(l.slots), 1024))
 	l.nextScan = l.st.now() + l.every
 	l.nextYield = l.st.now() + int64(yieldEvery)
 	for _, s := range l.slots {
@@ -222,14 +196,11 @@ func (l *h1Loop) run() {
 		}
 	}
 	for !l.st.over() && !l.st.loopsOff.Load() {
-		// ready returns at the deadline, to check deadlines, or when
-		// the loops are done.
+		// Read returns at the deadline, so that ready, called first
+		// on the next Read, checks the slots' deadlines, or when ready
+		// says the loops are done.
 		l.epf.SetReadDeadline(time.Now().Add(time.Duration(l.every)))
 		l.rc.Read(l.onReady)
-		if now := l.st.now(); now >= l.nextScan {
-			l.scan(now)
-			l.nextScan = now + l.every
-		}
 	}
 	if l.st.loopsOff.Load() && !l.st.over() {
 		l.releaseAll()
@@ -255,9 +226,7 @@ func (l *h1Loop) ready(uintptr) bool {
 			n = 0 // EINTR; the runtime's poller will say when to look again
 		}
 		for _, ev := range l.events[:n] {
-			if ev.Fd != wakeIdx {
-				l.handle(l.slots[ev.Fd], ev.Events)
-			}
+			l.handle(l.slots[ev.Fd], ev.Events)
 		}
 		now := l.st.now()
 		if now >= l.nextScan {
@@ -285,7 +254,6 @@ func (l *h1Loop) close() {
 		}
 	}
 	l.epf.Close()
-	unix.Close(l.wake)
 }
 
 // handle serves one event of slot s.
